@@ -1,0 +1,56 @@
+# The front door. `make demo` and `make test` are the README's promise; keep both working.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint format run worker beat serve messages venv clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## demo: the app on SQLite with demo data at http://127.0.0.1:$(PORT) (a second run reuses the data)
+demo: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## test: lint, migrations check, catalogue check and the test suite (DATABASE_URL picks the database)
+test: venv lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## messages: refresh the catalogues after changing strings, then translate and run `make compile`
+messages: venv
+	$(PY) manage.py makemessages --locale zh_Hant --locale zh_Hans --no-obsolete --ignore ".venv/*" --ignore "staticfiles/*" --ignore "tests/*"
+
+compile: venv
+	$(PY) manage.py compilemessages --ignore ".venv/*"
+
+## run / worker / beat: the production processes, one per terminal (see README)
+run: venv
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: venv
+	$(VENV)/bin/celery -A csworkbench worker --loglevel INFO
+
+beat: venv
+	$(VENV)/bin/celery -A csworkbench beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

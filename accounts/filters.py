@@ -1,0 +1,60 @@
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import Account, AccountStatus, Industry, ValueTier
+from .querysets import LifecycleStage
+from .roles import Role
+
+
+def account_owners(request):
+    """Anyone who owns accounts or holds the CSM role, for the owner filter."""
+    User = get_user_model()
+    return (
+        User.objects.filter(Q(groups__name=Role.CSM) | Q(owned_accounts__isnull=False))
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    field_class = UserChoiceField
+
+
+class AccountFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        field_name="name",
+        lookup_expr="icontains",
+        label=_("Search by name"),
+        widget=django_filters.widgets.forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    owner = OwnerFilter(queryset=account_owners, label=_("Owner"), empty_label=_("Any owner"))
+    value_tier = django_filters.ChoiceFilter(
+        choices=ValueTier.choices, label=_("Value tier"), empty_label=_("Any tier")
+    )
+    industry = django_filters.ChoiceFilter(
+        choices=Industry.choices, label=_("Industry"), empty_label=_("Any industry")
+    )
+    lifecycle = django_filters.ChoiceFilter(
+        choices=LifecycleStage.choices,
+        label=_("Lifecycle stage"),
+        empty_label=_("Any stage"),
+        method="filter_lifecycle",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=AccountStatus.choices, label=_("Status"), empty_label=_("Any status")
+    )
+
+    class Meta:
+        model = Account
+        fields = ["q", "owner", "value_tier", "industry", "lifecycle", "status"]
+
+    def filter_lifecycle(self, queryset, name, value):
+        return queryset.in_lifecycle_stage(value)

@@ -1,0 +1,264 @@
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import AccountQuerySet, LifecycleStage, lifecycle_stage_for
+
+
+class ValueTier(models.TextChoices):
+    A = "A", _("Tier A")
+    B = "B", _("Tier B")
+    C = "C", _("Tier C")
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CHURNED = "churned", _("Churned")
+
+
+class ChurnType(models.TextChoices):
+    CANCELLED = "cancelled", _("Cancelled")
+    NOT_RENEWED = "not_renewed", _("Not renewed")
+    DOWNGRADED = "downgraded", _("Downgraded")
+
+
+class Industry(models.TextChoices):
+    SOFTWARE = "software", _("Software & internet")
+    ECOMMERCE = "ecommerce", _("E-commerce")
+    RETAIL = "retail", _("Retail")
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    EDUCATION = "education", _("Education")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    FINANCE = "finance", _("Financial services")
+    PROFESSIONAL = "professional_services", _("Professional services")
+    MEDIA = "media", _("Media & marketing")
+    LOGISTICS = "logistics", _("Logistics")
+    HOSPITALITY = "hospitality", _("Hospitality")
+    OTHER = "other", _("Other")
+
+
+class EmployeeBand(models.TextChoices):
+    MICRO = "1-10", _("1–10 employees")
+    SMALL = "11-50", _("11–50 employees")
+    MEDIUM = "51-200", _("51–200 employees")
+    LARGE = "201-1000", _("201–1,000 employees")
+    ENTERPRISE = "1000+", _("More than 1,000 employees")
+
+
+class AcquisitionChannel(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound sales")
+    PARTNER = "partner", _("Partner")
+    SELF_SERVE = "self_serve", _("Self-serve sign-up")
+    REFERRAL = "referral", _("Referral")
+    MARKETPLACE = "marketplace", _("Marketplace")
+
+
+class Account(models.Model):
+    external_id = models.CharField(
+        _("external ID"),
+        max_length=64,
+        unique=True,
+        help_text=_("The customer's ID in your billing or CRM system; imports and the API use it."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    industry = models.CharField(_("industry"), max_length=32, choices=Industry.choices)
+    employee_band = models.CharField(_("employees"), max_length=16, choices=EmployeeBand.choices)
+    region = models.CharField(_("region"), max_length=64, blank=True)
+    acquisition_channel = models.CharField(
+        _("acquisition channel"), max_length=16, choices=AcquisitionChannel.choices
+    )
+    plan = models.CharField(_("plan"), max_length=64, blank=True)
+    mrr = models.DecimalField(_("MRR"), max_digits=12, decimal_places=2, default=0)
+    contract_start = models.DateField(_("contract start"))
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_accounts",
+    )
+    value_tier = models.CharField(_("value tier"), max_length=1, choices=ValueTier.choices)
+    status = models.CharField(
+        _("status"), max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+    )
+    churned_on = models.DateField(_("churned on"), null=True, blank=True)
+    churn_type = models.CharField(_("churn type"), max_length=16, choices=ChurnType.choices, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["name"], name="account_name_idx"),
+            models.Index(fields=["owner", "status"], name="account_owner_status_idx"),
+            models.Index(fields=["status", "value_tier"], name="account_status_tier_idx"),
+            models.Index(fields=["industry"], name="account_industry_idx"),
+            models.Index(fields=["contract_start"], name="account_contract_start_idx"),
+            models.Index(fields=["renewal_date"], name="account_renewal_idx"),
+            models.Index(fields=["mrr"], name="account_mrr_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(mrr__gte=0), name="account_mrr_not_negative"),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=AccountStatus.ACTIVE, churned_on__isnull=True, churn_type="")
+                    | Q(status=AccountStatus.CHURNED, churned_on__isnull=False)
+                ),
+                name="account_churn_fields_match_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def lifecycle_stage(self, today: date | None = None) -> LifecycleStage:
+        return lifecycle_stage_for(self.contract_start, today or timezone.localdate())
+
+    @property
+    def is_churned(self) -> bool:
+        return self.status == AccountStatus.CHURNED
+
+    def renewal_in_days(self, today: date | None = None) -> int | None:
+        if self.renewal_date is None:
+            return None
+        return (self.renewal_date - (today or timezone.localdate())).days
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    is_champion = models.BooleanField(_("champion"), default=False)
+    is_decision_maker = models.BooleanField(_("decision maker"), default=False)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    left_on = models.DateField(_("left the company on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_primary", "-is_decision_maker", "-is_champion", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(is_primary=True),
+                name="contact_one_primary_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_left(self) -> bool:
+        return self.left_on is not None
+
+
+class TouchpointKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("Email")
+    NOTE = "note", _("Note")
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+
+
+class Touchpoint(models.Model):
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="touchpoints"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=TouchpointKind.choices)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="touchpoints",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="touchpoints",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("notes"), blank=True)
+    sentiment = models.CharField(
+        _("sentiment"), max_length=8, choices=Sentiment.choices, default=Sentiment.NEUTRAL
+    )
+    created_at = models.DateTimeField(_("logged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("touchpoint")
+        verbose_name_plural = _("touchpoints")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account", "-occurred_at"], name="touchpoint_account_time_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class MovementKind(models.TextChoices):
+    NEW = "new", _("New")
+    EXPANSION = "expansion", _("Expansion")
+    CONTRACTION = "contraction", _("Contraction")
+    CHURN = "churn", _("Churn")
+    REACTIVATION = "reactivation", _("Reactivation")
+
+
+class MrrMovement(models.Model):
+    """One change of an account's MRR; the revenue metrics (NRR, MRR churn) sum these."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="mrr_movements"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
+    occurred_on = models.DateField(_("date"))
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("The size of the change, always positive; the kind gives its direction."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("MRR movement")
+        verbose_name_plural = _("MRR movements")
+        ordering = ["-occurred_on", "-id"]
+        indexes = [
+            models.Index(fields=["occurred_on", "kind"], name="mrr_movement_date_kind_idx"),
+            models.Index(fields=["account", "occurred_on"], name="mrr_movement_account_date_idx"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="mrr_movement_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+    @property
+    def signed_amount(self):
+        if self.kind in (MovementKind.CONTRACTION, MovementKind.CHURN):
+            return -self.amount
+        return self.amount

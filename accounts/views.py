@@ -1,0 +1,169 @@
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_tables2 import RequestConfig
+
+from . import services
+from .filters import AccountFilter
+from .forms import TouchpointForm
+from .models import Account
+from .querysets import lifecycle_stage_for
+from .roles import Role, has_role
+from .tables import AccountTable
+
+STAFF_ROLES = (Role.CSM, Role.MANAGER, Role.ADMIN)
+PAGE_SIZE = 25
+
+
+def get_account_for_user(request: HttpRequest, pk: int) -> Account:
+    """The account if the user may see it, else 404."""
+    return get_object_or_404(Account.objects.visible_to(request.user).select_related("owner"), pk=pk)
+
+
+def get_account_for_change(request: HttpRequest, pk: int) -> Account:
+    """The account if the user may change it: 404 when invisible, 403 when only visible."""
+    account = get_account_for_user(request, pk)
+    if not Account.objects.editable_by(request.user).filter(pk=account.pk).exists():
+        raise PermissionDenied
+    return account
+
+
+def filtered_accounts(request: HttpRequest) -> AccountFilter:
+    queryset = Account.objects.visible_to(request.user).select_related("owner").with_lifecycle_stage()
+    return AccountFilter(request.GET, queryset=queryset, request=request)
+
+
+@require_GET
+def account_list(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, *Role):
+        raise PermissionDenied
+    account_filter = filtered_accounts(request)
+    table = AccountTable(account_filter.qs)
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    template = "accounts/account_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"filter": account_filter, "table": table})
+
+
+# Spreadsheet apps execute cells that start with these characters as formulas.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def account_export(request: HttpRequest) -> StreamingHttpResponse:
+    if not has_role(request.user, *Role):
+        raise PermissionDenied
+    accounts = filtered_accounts(request).qs.order_by("name", "pk")
+    today = timezone.localdate()
+    header = [
+        _("External ID"),
+        _("Account"),
+        _("Tier"),
+        _("Industry"),
+        _("Employees"),
+        _("Region"),
+        _("Acquisition channel"),
+        _("Plan"),
+        _("MRR"),
+        _("Contract start"),
+        _("Renewal"),
+        _("Lifecycle"),
+        _("Owner"),
+        _("Status"),
+        _("Churned on"),
+    ]
+
+    def rows() -> Iterator[list[str]]:
+        yield header
+        for account in accounts.iterator(chunk_size=2000):
+            owner = account.owner.get_username() if account.owner else ""
+            yield [
+                neutralise(account.external_id),
+                neutralise(account.name),
+                account.value_tier,
+                account.industry,
+                account.employee_band,
+                neutralise(account.region),
+                account.acquisition_channel,
+                neutralise(account.plan),
+                f"{account.mrr:.2f}",
+                account.contract_start.isoformat(),
+                account.renewal_date.isoformat() if account.renewal_date else "",
+                lifecycle_stage_for(account.contract_start, today).value,
+                neutralise(owner),
+                account.status,
+                account.churned_on.isoformat() if account.churned_on else "",
+            ]
+
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows()), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="accounts-{today.isoformat()}.csv"'
+    return response
+
+
+def detail_context(request: HttpRequest, account: Account, form: TouchpointForm | None = None) -> dict:
+    can_see_details = has_role(request.user, *STAFF_ROLES)
+    can_change = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
+    context = {
+        "account": account,
+        "lifecycle": account.lifecycle_stage(),
+        "renewal_in_days": account.renewal_in_days(),
+        "can_see_details": can_see_details,
+        "can_change": can_change,
+    }
+    if can_see_details:
+        context["contacts"] = list(account.contacts.all())
+        context["touchpoints"] = list(
+            account.touchpoints.select_related("author", "contact").order_by("-occurred_at", "-id")[:50]
+        )
+        context["touchpoint_count"] = account.touchpoints.count()
+    if can_change:
+        context["form"] = form or TouchpointForm(account=account)
+    return context
+
+
+@require_GET
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_user(request, pk)
+    return render(request, "accounts/account_detail.html", detail_context(request, account))
+
+
+@require_POST
+def touchpoint_create(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_change(request, pk)
+    form = TouchpointForm(request.POST, account=account)
+    if not form.is_valid():
+        context = detail_context(request, account, form=form)
+        template = "accounts/account_detail.html"
+        if request.htmx:
+            template += "#timeline"
+        return render(request, template, context, status=422)
+    touchpoint = services.log_touchpoint(account=account, author=request.user, **form.cleaned_data)
+    if request.htmx:
+        context = detail_context(request, account)
+        context["new_touchpoint_id"] = touchpoint.pk
+        return render(request, "accounts/account_detail.html#timeline", context)
+    messages.success(request, _("Touchpoint logged."))
+    return redirect("accounts:detail", pk=account.pk)

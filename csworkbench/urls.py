@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("no-role/", views.no_role, name="no_role"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("playbooks.urls")),
+    path("interviews/", include("interviews.urls")),
+    # One login page for the whole app, the admin included.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path("admin/", admin.site.urls),
+]

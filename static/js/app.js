@@ -1,0 +1,20 @@
+// Small progressive enhancements; every page works without this file.
+document.documentElement.classList.add("js");
+
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-autosubmit]");
+  if (select) select.form.requestSubmit();
+});
+
+// After htmx swaps new content in, move focus to a fresh entry or the first field in error,
+// so keyboard and screen-reader users land where the change happened.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.elt;
+  const focusable = target.querySelector?.(".has-error input, .has-error select, .has-error textarea, .is-new");
+  if (focusable) {
+    if (!focusable.hasAttribute("tabindex") && focusable.classList.contains("is-new")) {
+      focusable.setAttribute("tabindex", "-1");
+    }
+    focusable.focus();
+  }
+});

@@ -1,0 +1,73 @@
+"""Named users and helpers shared by every test.
+
+Tests that need PostgreSQL, a Redis-backed Celery worker or a browser call `needs(...)`: it
+skips when the part is absent on a developer's machine, and fails under CI, where every part
+must be present.
+"""
+
+import os
+
+import pytest
+
+from tests.factories import AccountFactory, UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+def needs(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI requires this part, but it is missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def alice_csm(db):
+    return UserFactory(username="alice", first_name="Alice", last_name="Chen", roles=["csm"])
+
+
+@pytest.fixture
+def bob_other_csm(db):
+    return UserFactory(username="bob", first_name="Bob", last_name="Lin", roles=["csm"])
+
+
+@pytest.fixture
+def maria_manager(db):
+    return UserFactory(username="maria", first_name="Maria", last_name="Wang", roles=["manager"])
+
+
+@pytest.fixture
+def ivan_interviewer(db):
+    return UserFactory(username="ivan", first_name="Ivan", last_name="Huang", roles=["interviewer"])
+
+
+@pytest.fixture
+def ada_admin(db):
+    return UserFactory(username="ada", first_name="Ada", last_name="Wu", roles=["admin"], is_staff=True)
+
+
+@pytest.fixture
+def nora_no_role(db):
+    return UserFactory(username="nora", first_name="Nora", last_name="Ho")
+
+
+@pytest.fixture
+def alice_account(alice_csm):
+    return AccountFactory(name="Acme Ltd", owner=alice_csm, value_tier="A")
+
+
+@pytest.fixture
+def bob_account(bob_other_csm):
+    return AccountFactory(name="Bobcat Industries", owner=bob_other_csm)
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as a user: `client_for(alice_csm).get(...)`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

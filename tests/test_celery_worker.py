@@ -1,0 +1,46 @@
+"""The demo's bulk job runs on a real Celery worker through the local Redis broker."""
+
+import os
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.result import AsyncResult
+
+from accounts.models import Account
+from csworkbench.celery import app
+from tests.conftest import needs
+
+BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_worker(transactional_db):
+    needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        app.conf.update(saved)
+
+
+@pytest.mark.worker
+def test_the_seed_task_runs_on_a_real_worker(redis_worker):
+    from accounts.tasks import seed_demo_data
+
+    result = seed_demo_data.delay(accounts=25, days=30, seed=11, password="workbench")
+    assert isinstance(result, AsyncResult)  # queued through Redis, not run eagerly
+    counts = result.get(timeout=60)
+    assert result.successful()
+    assert counts["accounts"] == Account.objects.count() >= 25
+    assert counts["contacts"] > 0
