@@ -27,11 +27,20 @@ def redis_worker(transactional_db):
     needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
+    forget_cached_backend()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
             yield worker
     finally:
         app.conf.update(saved)
+        forget_cached_backend()
+
+
+def forget_cached_backend() -> None:
+    """Celery caches its result backend on first use; make it read the changed settings."""
+    app._backend_cache = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
 
 
 @pytest.mark.worker
