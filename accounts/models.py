@@ -92,6 +92,12 @@ class Account(models.Model):
     churn_type = models.CharField(_("churn type"), max_length=16, choices=ChurnType.choices, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The latest health snapshot, copied here by each scoring run (one set-based UPDATE) so that
+    # lists sort and filter by score and tier through an index instead of a join per row.
+    health_score = models.PositiveSmallIntegerField(_("health score"), null=True, blank=True)
+    health_tier = models.CharField(_("health tier"), max_length=8, blank=True)
+    health_delta_7d = models.SmallIntegerField(_("7-day change"), null=True, blank=True)
+    health_scored_on = models.DateField(_("scored on"), null=True, blank=True)
 
     objects = AccountQuerySet.as_manager()
 
@@ -107,6 +113,8 @@ class Account(models.Model):
             models.Index(fields=["contract_start"], name="account_contract_start_idx"),
             models.Index(fields=["renewal_date"], name="account_renewal_idx"),
             models.Index(fields=["mrr"], name="account_mrr_idx"),
+            models.Index(fields=["health_score"], name="account_health_score_idx"),
+            models.Index(fields=["health_tier"], name="account_health_tier_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(mrr__gte=0), name="account_mrr_not_negative"),
@@ -262,3 +270,71 @@ class MrrMovement(models.Model):
         if self.kind in (MovementKind.CONTRACTION, MovementKind.CHURN):
             return -self.amount
         return self.amount
+
+
+class ApiToken(models.Model):
+    """A bearer token for the integration API. Only a SHA-256 hash is stored; the token itself is
+    shown once, when it is created."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=12, help_text=_("The first characters, to recognise it."))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", _("Accounts")
+    CONTACTS = "contacts", _("Contacts")
+    METRICS = "metrics", _("Daily metrics")
+    EVENTS = "events", _("Signal events")
+    MRR = "mrr", _("MRR movements")
+    TOUCHPOINTS = "touchpoints", _("Touchpoints")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to start")
+    RUNNING = "running", _("Loading")
+    DONE = "done", _("Loaded")
+    FAILED = "failed", _("Rejected")
+
+
+class ImportJob(models.Model):
+    """One CSV file loaded all-or-nothing, with its progress and every bad row it found."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=8, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    loaded_rows = models.PositiveIntegerField(_("rows loaded"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
