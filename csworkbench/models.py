@@ -41,4 +41,6 @@ class AuditEvent(models.Model):
 
 
 def record_audit(*, actor, action: str, account=None, target: str = "", **details) -> AuditEvent:
-    return AuditEvent.objects.create(actor=actor, action=action, account=account, target=target, details=details)
+    return AuditEvent.objects.create(
+        actor=actor, action=action, account=account, target=target, details=details
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -165,6 +166,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # After midnight in the team's time zone, once the day's metrics have arrived.
+    "nightly-health-run": {
+        "task": "health.tasks.nightly_health_run",
+        "schedule": crontab(hour=int(os.environ.get("HEALTH_RUN_HOUR", "2")), minute=15),
+    },
+}
 
 DJANGO_TABLES2_TEMPLATE = "tables/htmx_table.html"
 

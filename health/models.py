@@ -100,7 +100,9 @@ class SignalEvent(models.Model):
         verbose_name_plural = _("signal events")
         ordering = ["-occurred_on", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "kind", "occurred_on"], name="signal_event_unique_per_day")
+            models.UniqueConstraint(
+                fields=["account", "kind", "occurred_on"], name="signal_event_unique_per_day"
+            )
         ]
         indexes = [models.Index(fields=["kind", "occurred_on"], name="signal_event_kind_date_idx")]
 
@@ -118,12 +120,16 @@ class HealthModel(models.Model):
     """One version of the scoring rules. Drafts are edited; exactly one version is published."""
 
     version = models.PositiveIntegerField(_("version"), unique=True)
-    status = models.CharField(_("status"), max_length=10, choices=ModelStatus.choices, default=ModelStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ModelStatus.choices, default=ModelStatus.DRAFT
+    )
     note = models.CharField(_("what changed"), max_length=300, blank=True)
     stale_after_days = models.PositiveSmallIntegerField(
         _("stale after (days)"),
         default=7,
-        help_text=_("An account with no metrics for this many days is flagged stale, not read as zero usage."),
+        help_text=_(
+            "An account with no metrics for this many days is flagged stale, not read as zero usage."
+        ),
     )
     no_login_days = models.PositiveSmallIntegerField(
         _("no-login cap after (days)"),
@@ -250,10 +256,15 @@ class HealthSnapshot(models.Model):
     """An account's score on one day, with everything needed to explain it."""
 
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="health_snapshots"
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="health_snapshots",
     )
     date = models.DateField(_("date"))
-    model = models.ForeignKey(HealthModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="+")
+    model = models.ForeignKey(
+        HealthModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="+"
+    )
     # None when no measure had data: "insufficient data", never a made-up number.
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     computed_score = models.PositiveSmallIntegerField(_("score before overrides"), null=True, blank=True)
@@ -279,7 +290,10 @@ class HealthOverride(models.Model):
     """A CSM's judgement over the computed score, with a reason and an expiry. Audited."""
 
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="health_overrides"
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="health_overrides",
     )
     score = models.PositiveSmallIntegerField(_("score"))
     reason = models.TextField(_("reason"))
@@ -294,7 +308,9 @@ class HealthOverride(models.Model):
         verbose_name = _("health override")
         verbose_name_plural = _("health overrides")
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="health_override_score_range")]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__lte=100), name="health_override_score_range")
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} → {self.score}"
@@ -331,7 +347,9 @@ class Alert(models.Model):
         ordering = ["-raised_on", "kind"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "kind"], condition=Q(resolved_on__isnull=True), name="alert_one_open_per_kind"
+                fields=["account", "kind"],
+                condition=Q(resolved_on__isnull=True),
+                name="alert_one_open_per_kind",
             )
         ]
         indexes = [models.Index(fields=["kind", "resolved_on"], name="alert_kind_open_idx")]

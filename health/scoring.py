@@ -1,0 +1,408 @@
+"""Daily health scoring: set-based reads, per-account arithmetic in memory, bulk writes.
+
+The whole run for every account costs a handful of queries: one aggregate over the metrics
+window, one annotated account query (latest values, last touch, champion, events, override),
+then a bulk replace of the day's snapshots and one UPDATE copying the result onto accounts.
+"""
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from accounts.models import Account, Contact
+
+from .models import (
+    DailyMetric,
+    EventKind,
+    HealthModel,
+    HealthOverride,
+    HealthSnapshot,
+    ModelStatus,
+    SignalEvent,
+    Tier,
+    tier_for,
+)
+
+# A formerly active support user (≥ this many tickets a month) who goes quiet is a warning sign.
+SILENCE_BASELINE_PER_MONTH = 2
+SILENCE_SCORE = 60
+CANCELLATION_WINDOW_DAYS = 90
+HIGH_RISK_CAP = 39
+METRICS_WINDOW_DAYS = 150  # the longest lookback: 30 days against the 90 before
+
+
+def band_score(value: float, bands: list, interpolation: str = "linear") -> float:
+    """Piecewise linear (or stepped) sub-score between the band points, clamped at the ends."""
+    points = sorted((float(x), float(y)) for x, y in bands)
+    if value <= points[0][0]:
+        return points[0][1]
+    if value >= points[-1][0]:
+        return points[-1][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x0 <= value < x1:
+            if interpolation == "step":
+                return y0
+            return y0 + (y1 - y0) * (value - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+@dataclass
+class MeasureSpec:
+    key: str
+    dimension: str
+    weight: float  # the measure's share of the whole model, before renormalising
+    bands: list
+    interpolation: str
+
+
+@dataclass
+class ModelSpec:
+    model: HealthModel
+    measures: list[MeasureSpec] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, model: HealthModel) -> "ModelSpec":
+        spec = cls(model=model)
+        dimensions = list(model.dimensions.prefetch_related("measures"))
+        total = sum(d.weight for d in dimensions) or 1
+        for dimension in dimensions:
+            measures = list(dimension.measures.all())
+            shares = sum(float(m.weight) for m in measures) or 1
+            for measure in measures:
+                weight = dimension.weight / total * float(measure.weight) / shares
+                spec.measures.append(
+                    MeasureSpec(measure.key, dimension.key, weight, measure.bands, measure.interpolation)
+                )
+        return spec
+
+
+def published_model() -> HealthModel:
+    return HealthModel.objects.get(status=ModelStatus.PUBLISHED)
+
+
+def _window(as_of: date, first: int, last: int) -> Q:
+    """Days `first`..`last` before as_of inclusive (0 is as_of itself)."""
+    return Q(date__gte=as_of - timedelta(days=last), date__lte=as_of - timedelta(days=first))
+
+
+def _sum(field_name: str, window: Q) -> Sum:
+    return Sum(field_name, filter=window)
+
+
+def _days(field_name: str, window: Q) -> Count:
+    return Count(field_name, filter=window)
+
+
+def metric_aggregates(as_of: date, accounts) -> dict[int, dict]:
+    """Per-account sums and reporting-day counts over each window, in one GROUP BY."""
+    w14, w_prior60 = _window(as_of, 0, 13), _window(as_of, 14, 73)
+    w30, w_prior60_core = _window(as_of, 0, 29), _window(as_of, 30, 89)
+    w_prior90 = _window(as_of, 30, 119)
+    w90 = _window(as_of, 0, 89)
+    rows = (
+        DailyMetric.objects.filter(
+            account__in=accounts, date__gt=as_of - timedelta(days=METRICS_WINDOW_DAYS), date__lte=as_of
+        )
+        .values("account_id")
+        .annotate(
+            last_date=Max("date"),
+            first_date=Min("date"),
+            last_login=Max("date", filter=Q(logins__gt=0)),
+            logins_14=_sum("logins", w14),
+            logins_14_days=_days("logins", w14),
+            logins_prior=_sum("logins", w_prior60),
+            logins_prior_days=_days("logins", w_prior60),
+            login_days_14=Count("date", filter=w14 & Q(logins__gt=0)),
+            login_days_prior=Count("date", filter=w_prior60 & Q(logins__gt=0)),
+            training_30=_sum("training_sessions", w30),
+            training_30_days=_days("training_sessions", w30),
+            logins_30=_sum("logins", w30),
+            logins_30_days=_days("logins", w30),
+            active_30=_sum("active_users", w30),
+            active_30_days=_days("active_users", w30),
+            core_30=_sum("core_events", w30),
+            core_30_days=_days("core_events", w30),
+            core_prior=_sum("core_events", w_prior60_core),
+            core_prior_days=_days("core_events", w_prior60_core),
+            tickets_30=_sum("tickets_opened", w30),
+            tickets_30_days=_days("tickets_opened", w30),
+            tickets_prior=_sum("tickets_opened", w_prior90),
+            tickets_prior_days=_days("tickets_opened", w_prior90),
+            csat_count=_sum("csat_count", w90),
+            csat_sum=_sum("csat_sum", w90),
+            emails_sent=_sum("emails_sent", w90),
+            emails_opened=_sum("emails_opened", w90),
+            training=_sum("training_sessions", w90),
+            training_days=_days("training_sessions", w90),
+            release_notes=_sum("release_notes_views", w30),
+            release_notes_days=_days("release_notes_views", w30),
+        )
+    )
+    return {row.pop("account_id"): row for row in rows}
+
+
+def _latest(field_name: str, as_of: date, lookback_days: int) -> Subquery:
+    return Subquery(
+        DailyMetric.objects.filter(
+            account=OuterRef("pk"),
+            date__lte=as_of,
+            date__gt=as_of - timedelta(days=lookback_days),
+            **{f"{field_name}__isnull": False},
+        )
+        .order_by("-date")
+        .values(field_name)[:1]
+    )
+
+
+def scored_accounts(as_of: date, external_id: str | None = None):
+    """Accounts that were customers on `as_of`: started by then and not yet churned."""
+    accounts = Account.objects.filter(contract_start__lte=as_of).filter(
+        Q(status="active") | Q(churned_on__gt=as_of)
+    )
+    if external_id:
+        accounts = accounts.filter(external_id=external_id)
+    return accounts
+
+
+def account_facts(as_of: date, accounts) -> list[dict]:
+    champions = Contact.objects.filter(account=OuterRef("pk"), is_champion=True).filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=as_of)
+    )
+    override = HealthOverride.objects.filter(
+        account=OuterRef("pk"), revoked_at__isnull=True, expires_on__gte=as_of, created_at__date__lte=as_of
+    ).order_by("-created_at")
+    cancellation = SignalEvent.objects.filter(
+        account=OuterRef("pk"),
+        kind=EventKind.CANCELLATION_INTENT,
+        occurred_on__lte=as_of,
+        occurred_on__gt=as_of - timedelta(days=CANCELLATION_WINDOW_DAYS),
+    )
+    return list(
+        accounts.annotate(
+            seats=_latest("licensed_seats", as_of, 90),
+            features_used_now=_latest("features_used", as_of, 30),
+            features_offered_now=_latest("features_offered", as_of, 90),
+            open_hp=_latest("open_high_priority", as_of, 30),
+            overdue=_latest("invoice_days_overdue", as_of, 30),
+            nps_latest=_latest("nps", as_of, 365),
+            last_touch=Max("touchpoints__occurred_at", filter=Q(touchpoints__occurred_at__date__lte=as_of)),
+            has_contacts=Exists(Contact.objects.filter(account=OuterRef("pk"))),
+            has_champion=Exists(champions),
+            cancellation_intent=Exists(cancellation),
+            override_score=Subquery(override.values("score")[:1]),
+        ).values(
+            "pk",
+            "value_tier",
+            "contract_start",
+            "seats",
+            "features_used_now",
+            "features_offered_now",
+            "open_hp",
+            "overdue",
+            "nps_latest",
+            "last_touch",
+            "has_contacts",
+            "has_champion",
+            "cancellation_intent",
+            "override_score",
+        )
+    )
+
+
+def _mean(total, days) -> float | None:
+    return None if not days else float(total or 0) / days
+
+
+def _trend(recent: float | None, prior: float | None) -> float | None:
+    if recent is None or prior is None:
+        return None
+    if prior == 0:
+        return 1.0 if recent > 0 else 0.0
+    return recent / prior
+
+
+def raw_values(facts: dict, agg: dict, model: HealthModel, as_of: date) -> dict[str, float | None]:
+    """Each measure's raw value, or None when its inputs were not reported."""
+    raw: dict[str, float | None] = {}
+    raw["login_trend"] = _trend(
+        _mean(agg.get("logins_14"), agg.get("logins_14_days")),
+        _mean(agg.get("logins_prior"), agg.get("logins_prior_days")),
+    )
+    active = _mean(agg.get("active_30"), agg.get("active_30_days"))
+    seats = facts["seats"]
+    raw["seat_utilisation"] = active / seats if active is not None and seats else None
+    raw["core_feature_trend"] = _trend(
+        _mean(agg.get("core_30"), agg.get("core_30_days")),
+        _mean(agg.get("core_prior"), agg.get("core_prior_days")),
+    )
+    offered = facts["features_offered_now"] or model.default_features_offered
+    used = facts["features_used_now"]
+    raw["feature_breadth"] = used / offered if used is not None and offered else None
+    if agg.get("tickets_30_days") and agg.get("tickets_prior_days"):
+        baseline = float(agg["tickets_prior"] or 0) / agg["tickets_prior_days"] * 30
+        raw["ticket_anomaly"] = float(agg["tickets_30"] or 0) / max(baseline, 1.0)
+        raw["_ticket_baseline"] = baseline
+        raw["_tickets_30"] = float(agg["tickets_30"] or 0)
+    else:
+        raw["ticket_anomaly"] = None
+    csat_count = agg.get("csat_count") or 0
+    raw["csat"] = float(agg["csat_sum"]) / csat_count if csat_count else None
+    raw["open_high_priority"] = facts["open_hp"]
+    raw["invoice_overdue"] = facts["overdue"]
+    cadence = model.cadence_days(facts["value_tier"])
+    if facts["last_touch"] is not None:
+        last = timezone.localtime(facts["last_touch"]).date()
+    else:
+        last = facts["contract_start"]
+    raw["touch_recency"] = max((as_of - last).days, 0) / cadence
+    raw["champion_present"] = (1.0 if facts["has_champion"] else 0.0) if facts["has_contacts"] else None
+    raw["latest_nps"] = facts["nps_latest"]
+    sent = agg.get("emails_sent") or 0
+    raw["email_open_rate"] = float(agg.get("emails_opened") or 0) / sent if sent else None
+    raw["training"] = float(agg["training"] or 0) if agg.get("training_days") else None
+    raw["release_notes"] = float(agg["release_notes"] or 0) if agg.get("release_notes_days") else None
+    return raw
+
+
+@dataclass
+class Score:
+    score: int | None
+    computed_score: int | None
+    tier: str
+    confidence: float
+    stale: bool
+    override: str
+    measures: dict
+
+
+def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score:
+    model = spec.model
+    raw = raw_values(facts, agg, model, as_of)
+    total_weight = sum(m.weight for m in spec.measures) or 1
+    present = [m for m in spec.measures if raw.get(m.key) is not None]
+    present_weight = sum(m.weight for m in present)
+    measures: dict[str, dict] = {}
+    weighted = 0.0
+    for m in spec.measures:
+        value = raw.get(m.key)
+        entry = {"dimension": m.dimension, "raw": None, "sub": None, "weight": 0.0, "contribution": 0.0}
+        if value is not None:
+            if m.key == "ticket_anomaly" and (
+                raw["_tickets_30"] == 0 and raw["_ticket_baseline"] >= SILENCE_BASELINE_PER_MONTH
+            ):
+                sub = float(SILENCE_SCORE)
+                entry["silence"] = True
+            else:
+                sub = band_score(float(value), m.bands, m.interpolation)
+            share = m.weight / present_weight
+            entry.update(
+                raw=round(float(value), 4),
+                sub=round(sub, 2),
+                weight=round(share * 100, 2),
+                contribution=round(share * sub, 2),
+            )
+            weighted += share * sub
+        measures[m.key] = entry
+    last_date = agg.get("last_date")
+    stale = last_date is None or (as_of - last_date).days > model.stale_after_days
+    confidence = round(present_weight / total_weight, 3)
+    computed = int(Decimal(weighted).quantize(Decimal("1"), rounding="ROUND_HALF_UP")) if present else None
+    score, override = computed, ""
+    # "No login for N days" needs evidence of absence: reports that cover the period. A source
+    # that stopped sending is stale, not a customer who stopped logging in.
+    since = agg.get("last_login") or agg.get("first_date")
+    no_login = (
+        not stale
+        and since is not None
+        and (as_of - since).days >= model.no_login_days
+        and (agg.get("last_login") is None or agg.get("logins_30_days"))
+    )
+    if score is not None and no_login and score > HIGH_RISK_CAP:
+        score, override = HIGH_RISK_CAP, "no_login"
+    tier = tier_for(score).value if score is not None else ""
+    if facts["cancellation_intent"]:
+        override = "cancellation_intent"
+        tier = Tier.HIGH.value
+        if score is not None:
+            score = min(score, HIGH_RISK_CAP)
+    if facts["override_score"] is not None:
+        score, override = facts["override_score"], "csm"
+        tier = tier_for(score).value
+    return Score(score, computed, tier, confidence, stale, override, measures)
+
+
+@dataclass
+class RunResult:
+    as_of: date
+    model_version: int
+    scored: int
+    snapshots: list = field(default_factory=list, repr=False)
+
+
+def compute_scores(*, as_of: date, model: HealthModel | None = None, external_id: str | None = None):
+    """Scores without writing anything: used by recompute and by the model editor's preview."""
+    model = model or published_model()
+    spec = ModelSpec.load(model)
+    accounts = scored_accounts(as_of, external_id)
+    aggregates = metric_aggregates(as_of, accounts.values("pk"))
+    results = {}
+    for facts in account_facts(as_of, accounts):
+        results[facts["pk"]] = score_account(facts, aggregates.get(facts["pk"], {}), spec, as_of)
+    return results
+
+
+@transaction.atomic
+def recompute_health(*, as_of: date | None = None, external_id: str | None = None) -> RunResult:
+    """Score every customer on `as_of` (default today) and replace that day's snapshots.
+
+    Idempotent: a rerun for the same day replaces its snapshots, one per account and day.
+    """
+    as_of = as_of or timezone.localdate()
+    model = published_model()
+    results = compute_scores(as_of=as_of, model=model, external_id=external_id)
+    stale_snapshots = HealthSnapshot.objects.filter(date=as_of)
+    if external_id:
+        stale_snapshots = stale_snapshots.filter(account__external_id=external_id)
+    stale_snapshots.delete()
+    snapshots = [
+        HealthSnapshot(
+            account_id=pk,
+            date=as_of,
+            model=model,
+            score=result.score,
+            computed_score=result.computed_score,
+            tier=result.tier,
+            confidence=result.confidence,
+            stale=result.stale,
+            override=result.override,
+            measures=result.measures,
+        )
+        for pk, result in results.items()
+    ]
+    HealthSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    copy_latest_to_accounts(as_of=as_of, external_id=external_id)
+    return RunResult(as_of=as_of, model_version=model.version, scored=len(snapshots))
+
+
+def copy_latest_to_accounts(*, as_of: date, external_id: str | None = None) -> int:
+    """One UPDATE: each account scored on `as_of` gets that score, its tier and 7-day change,
+    unless it already holds a later day's score (recomputing the past leaves today alone)."""
+    today = HealthSnapshot.objects.filter(account=OuterRef("pk"), date=as_of)
+    week_ago = HealthSnapshot.objects.filter(account=OuterRef("pk"), date=as_of - timedelta(days=7))
+    accounts = Account.objects.filter(Exists(today)).filter(
+        Q(health_scored_on__isnull=True) | Q(health_scored_on__lte=as_of)
+    )
+    if external_id:
+        accounts = accounts.filter(external_id=external_id)
+    score_now = Subquery(today.values("score")[:1])
+    return accounts.update(
+        health_score=score_now,
+        health_tier=Subquery(today.values("tier")[:1]),
+        health_delta_7d=score_now - Subquery(week_ago.values("score")[:1]),
+        health_scored_on=as_of,
+    )
