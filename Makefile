@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format run worker beat serve messages venv clean
+.PHONY: demo test lint format run worker beat messages compile venv clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,12 @@ beat: venv
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
+
+## bench: build (or reuse) 50,000 accounts × 365 days on PostgreSQL and print the health figures
+BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/csworkbench_bench
+bench: venv
+	$(PY) -c "import psycopg, sys; from urllib.parse import urlsplit; u = urlsplit(sys.argv[1]); \
+	c = psycopg.connect(sys.argv[1].replace(u.path, '/postgres'), autocommit=True); \
+	c.execute('CREATE DATABASE ' + u.path.lstrip('/')) if not c.execute('SELECT 1 FROM pg_database WHERE datname = %s', [u.path.lstrip('/')]).fetchone() else None" "$(BENCH_DATABASE_URL)"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench $(BENCH_ARGS)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Contact, Touchpoint
 
 from .models import Alert, AlertKind, EventKind, SignalEvent
-from .scoring import _mean, account_facts, metric_aggregates, published_model, scored_accounts
+from .scoring import Prepared, _mean, prepare, published_model
 
 # Words customers use when they are about to leave, in English and Chinese (both scripts).
 RISK_WORDS = (
@@ -168,19 +168,23 @@ class AlertRun:
 
 
 @transaction.atomic
-def raise_alerts(*, as_of: date | None = None, external_id: str | None = None) -> AlertRun:
+def raise_alerts(
+    *, as_of: date | None = None, external_id: str | None = None, prepared: Prepared | None = None
+) -> AlertRun:
+    """Raise, refresh and resolve alerts for `as_of`. Pass the scoring run's `prepared` reads to
+    avoid reading the same windows twice."""
     as_of = as_of or timezone.localdate()
     model = published_model()
-    accounts = scored_accounts(as_of, external_id)
+    prepared = prepared or prepare(as_of=as_of, external_id=external_id)
+    accounts, aggregates = prepared.accounts, prepared.aggregates
     account_rows = {account.pk: account for account in accounts.only("pk", "renewal_date")}
-    aggregates = metric_aggregates(as_of, accounts.values("pk"))
     extras = _extras(as_of, accounts.values("pk"))
     open_alerts = {
         (alert.account_id, alert.kind): alert
         for alert in Alert.objects.filter(account__in=accounts.values("pk"), resolved_on__isnull=True)
     }
     new, refreshed, holding = [], [], set()
-    for facts in account_facts(as_of, accounts):
+    for facts in prepared.facts:
         pk = facts["pk"]
         found = detect(facts, aggregates.get(pk, {}), account_rows[pk], as_of, model, extras.get(pk, {}))
         for kind, evidence in found.items():

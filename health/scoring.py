@@ -6,15 +6,16 @@ then a bulk replace of the day's snapshots and one UPDATE copying the result ont
 """
 
 import itertools
+import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, Touchpoint
 
 from .models import (
     DailyMetric,
@@ -38,7 +39,14 @@ METRICS_WINDOW_DAYS = 150  # the longest lookback: 30 days against the 90 before
 
 def band_score(value: float, bands: list, interpolation: str = "linear") -> float:
     """Piecewise linear (or stepped) sub-score between the band points, clamped at the ends."""
-    points = sorted((float(x), float(y)) for x, y in bands)
+    return interpolate(value, sorted_points(bands), interpolation)
+
+
+def sorted_points(bands: list) -> tuple[tuple[float, float], ...]:
+    return tuple(sorted((float(x), float(y)) for x, y in bands))
+
+
+def interpolate(value: float, points: tuple[tuple[float, float], ...], interpolation: str) -> float:
     if value <= points[0][0]:
         return points[0][1]
     if value >= points[-1][0]:
@@ -58,6 +66,10 @@ class MeasureSpec:
     weight: float  # the measure's share of the whole model, before renormalising
     bands: list
     interpolation: str
+    points: tuple = ()
+
+    def __post_init__(self):
+        self.points = sorted_points(self.bands)
 
 
 @dataclass
@@ -141,9 +153,16 @@ def metric_aggregates(as_of: date, accounts) -> dict[int, dict]:
             training_days=_days("training_sessions", w90),
             release_notes=_sum("release_notes_views", w30),
             release_notes_days=_days("release_notes_views", w30),
+            **(_latest_in_scan(as_of) if connection.vendor == "postgresql" else {}),
         )
     )
-    return {row.pop("account_id"): row for row in rows}
+    aggregates = {}
+    for row in rows:
+        for name in SCAN_LATEST:
+            if name in row:
+                row[name] = row[name][0] if row[name] else None
+        aggregates[row.pop("account_id")] = row
+    return aggregates
 
 
 def _latest(field_name: str, as_of: date, lookback_days: int) -> Subquery:
@@ -169,13 +188,43 @@ def scored_accounts(as_of: date, external_id: str | None = None):
     return accounts
 
 
+# Latest reported value of each field, and how far back to look for it.
+LATEST_FIELDS = {
+    "seats": ("licensed_seats", 90),
+    "features_used_now": ("features_used", 30),
+    "features_offered_now": ("features_offered", 90),
+    "open_hp": ("open_high_priority", 30),
+    "overdue": ("invoice_days_overdue", 30),
+    "nps_latest": ("nps", 365),
+}
+# PostgreSQL folds these into the metrics scan (array_agg ordered by date); other databases
+# read each through an index probe per account.
+SCAN_LATEST = ("seats", "features_used_now", "features_offered_now", "open_hp", "overdue")
+
+
+def _latest_in_scan(as_of: date) -> dict:
+    from django.contrib.postgres.aggregates import ArrayAgg
+
+    return {
+        name: ArrayAgg(
+            field_name,
+            filter=Q(**{f"{field_name}__isnull": False}) & _window(as_of, 0, LATEST_FIELDS[name][1] - 1),
+            order_by="-date",
+        )
+        for name in SCAN_LATEST
+        for field_name in [LATEST_FIELDS[name][0]]
+    }
+
+
 def account_facts(as_of: date, accounts) -> list[dict]:
+    in_scan = connection.vendor == "postgresql"
     champions = Contact.objects.filter(account=OuterRef("pk"), is_champion=True).filter(
         Q(left_on__isnull=True) | Q(left_on__gt=as_of)
     )
     override = HealthOverride.objects.filter(
         account=OuterRef("pk"), revoked_at__isnull=True, expires_on__gte=as_of, created_at__date__lte=as_of
     ).order_by("-created_at")
+    end_of_day = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
     cancellation = SignalEvent.objects.filter(
         account=OuterRef("pk"),
         kind=EventKind.CANCELLATION_INTENT,
@@ -184,13 +233,16 @@ def account_facts(as_of: date, accounts) -> list[dict]:
     )
     return list(
         accounts.annotate(
-            seats=_latest("licensed_seats", as_of, 90),
-            features_used_now=_latest("features_used", as_of, 30),
-            features_offered_now=_latest("features_offered", as_of, 90),
-            open_hp=_latest("open_high_priority", as_of, 30),
-            overdue=_latest("invoice_days_overdue", as_of, 30),
-            nps_latest=_latest("nps", as_of, 365),
-            last_touch=Max("touchpoints__occurred_at", filter=Q(touchpoints__occurred_at__date__lte=as_of)),
+            **{
+                name: _latest(field_name, as_of, days)
+                for name, (field_name, days) in LATEST_FIELDS.items()
+                if not (in_scan and name in SCAN_LATEST)
+            },
+            last_touch=Subquery(
+                Touchpoint.objects.filter(account=OuterRef("pk"), occurred_at__lt=end_of_day)
+                .order_by("-occurred_at")
+                .values("occurred_at")[:1]
+            ),
             has_contacts=Exists(Contact.objects.filter(account=OuterRef("pk"))),
             has_champion=Exists(champions),
             cancellation_intent=Exists(cancellation),
@@ -199,12 +251,7 @@ def account_facts(as_of: date, accounts) -> list[dict]:
             "pk",
             "value_tier",
             "contract_start",
-            "seats",
-            "features_used_now",
-            "features_offered_now",
-            "open_hp",
-            "overdue",
-            "nps_latest",
+            *(name for name in LATEST_FIELDS if not (in_scan and name in SCAN_LATEST)),
             "last_touch",
             "has_contacts",
             "has_champion",
@@ -298,7 +345,7 @@ def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score
                 sub = float(SILENCE_SCORE)
                 entry["silence"] = True
             else:
-                sub = band_score(float(value), m.bands, m.interpolation)
+                sub = interpolate(float(value), m.points, m.interpolation)
             share = m.weight / present_weight
             entry.update(
                 raw=round(float(value), 4),
@@ -341,19 +388,45 @@ class RunResult:
     as_of: date
     model_version: int
     scored: int
-    snapshots: list = field(default_factory=list, repr=False)
+    prepared: "Prepared | None" = field(default=None, repr=False)
 
 
-def compute_scores(*, as_of: date, model: HealthModel | None = None, external_id: str | None = None):
+@dataclass
+class Prepared:
+    """What one day's reads produced, shared by scoring and the alerts that follow it."""
+
+    accounts: object
+    aggregates: dict
+    facts: list
+
+
+def prepare(*, as_of: date, external_id: str | None = None) -> Prepared:
+    accounts = scored_accounts(as_of, external_id)
+    aggregates = metric_aggregates(as_of, accounts.values("pk"))
+    facts = account_facts(as_of, accounts)
+    for row in facts:
+        with_latest(row, aggregates.get(row["pk"], {}))
+    return Prepared(accounts=accounts, aggregates=aggregates, facts=facts)
+
+
+def compute_scores(
+    *, as_of: date, model: HealthModel | None = None, external_id: str | None = None, prepared=None
+):
     """Scores without writing anything: used by recompute and by the model editor's preview."""
     model = model or published_model()
     spec = ModelSpec.load(model)
-    accounts = scored_accounts(as_of, external_id)
-    aggregates = metric_aggregates(as_of, accounts.values("pk"))
-    results = {}
-    for facts in account_facts(as_of, accounts):
-        results[facts["pk"]] = score_account(facts, aggregates.get(facts["pk"], {}), spec, as_of)
-    return results
+    prepared = prepared or prepare(as_of=as_of, external_id=external_id)
+    return {
+        facts["pk"]: score_account(facts, prepared.aggregates.get(facts["pk"], {}), spec, as_of)
+        for facts in prepared.facts
+    }
+
+
+def with_latest(facts: dict, agg: dict) -> dict:
+    """Fold the latest values read in the metrics scan (PostgreSQL) into the account's facts."""
+    for name in SCAN_LATEST:
+        facts.setdefault(name, agg.get(name))
+    return facts
 
 
 @transaction.atomic
@@ -364,29 +437,75 @@ def recompute_health(*, as_of: date | None = None, external_id: str | None = Non
     """
     as_of = as_of or timezone.localdate()
     model = published_model()
-    results = compute_scores(as_of=as_of, model=model, external_id=external_id)
+    prepared = prepare(as_of=as_of, external_id=external_id)
+    results = compute_scores(as_of=as_of, model=model, prepared=prepared)
     stale_snapshots = HealthSnapshot.objects.filter(date=as_of)
     if external_id:
         stale_snapshots = stale_snapshots.filter(account__external_id=external_id)
     stale_snapshots.delete()
-    snapshots = [
-        HealthSnapshot(
-            account_id=pk,
-            date=as_of,
-            model=model,
-            score=result.score,
-            computed_score=result.computed_score,
-            tier=result.tier,
-            confidence=result.confidence,
-            stale=result.stale,
-            override=result.override,
-            measures=result.measures,
-        )
-        for pk, result in results.items()
-    ]
-    HealthSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    write_snapshots(as_of=as_of, model=model, results=results)
     copy_latest_to_accounts(as_of=as_of, external_id=external_id)
-    return RunResult(as_of=as_of, model_version=model.version, scored=len(snapshots))
+    return RunResult(as_of=as_of, model_version=model.version, scored=len(results), prepared=prepared)
+
+
+SNAPSHOT_COLUMNS = (
+    "account_id",
+    "date",
+    "model_id",
+    "score",
+    "computed_score",
+    "tier",
+    "confidence",
+    "stale",
+    "override",
+    "measures",
+)
+
+
+def write_snapshots(*, as_of: date, model: HealthModel, results: dict) -> None:
+    """Insert the day's snapshots: COPY on PostgreSQL (tens of thousands a second), bulk
+    INSERTs elsewhere."""
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY {HealthSnapshot._meta.db_table} ({', '.join(SNAPSHOT_COLUMNS)}) FROM STDIN"
+            ) as copy,
+        ):
+            for pk, r in results.items():
+                copy.write_row(
+                    (
+                        pk,
+                        as_of,
+                        model.pk,
+                        r.score,
+                        r.computed_score,
+                        r.tier,
+                        r.confidence,
+                        r.stale,
+                        r.override,
+                        json.dumps(r.measures),
+                    )
+                )
+        return
+    HealthSnapshot.objects.bulk_create(
+        (
+            HealthSnapshot(
+                account_id=pk,
+                date=as_of,
+                model=model,
+                score=r.score,
+                computed_score=r.computed_score,
+                tier=r.tier,
+                confidence=r.confidence,
+                stale=r.stale,
+                override=r.override,
+                measures=r.measures,
+            )
+            for pk, r in results.items()
+        ),
+        batch_size=2000,
+    )
 
 
 def copy_latest_to_accounts(*, as_of: date, external_id: str | None = None) -> int:

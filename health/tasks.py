@@ -11,5 +11,5 @@ def nightly_health_run(as_of: str | None = None) -> dict:
 
     day = date.fromisoformat(as_of) if as_of else None
     result = recompute_health(as_of=day)
-    alerts = raise_alerts(as_of=result.as_of)
+    alerts = raise_alerts(as_of=result.as_of, prepared=result.prepared)
     return {"date": result.as_of.isoformat(), "scored": result.scored, "alerts_raised": alerts.raised}

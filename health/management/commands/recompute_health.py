@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"No account with external ID {external_id!r}.")
         started = time.perf_counter()
         result = recompute_health(as_of=as_of, external_id=external_id)
-        alerts = raise_alerts(as_of=result.as_of, external_id=external_id)
+        alerts = raise_alerts(as_of=result.as_of, external_id=external_id, prepared=result.prepared)
         self.stdout.write(
             f"Scored {result.scored} accounts for {result.as_of} with model v{result.model_version}; "
             f"{alerts.raised} alerts raised, {alerts.resolved} resolved "
