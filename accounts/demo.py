@@ -1745,12 +1745,15 @@ def seed_demo(
     """
     if days < 1:
         raise ValueError("days must be at least 1")
+    from health import demo as health_demo  # imported here: health.demo reads this module's stories
+
     today = today or timezone.localdate()
     tz = timezone.get_current_timezone()
     rng = random.Random(seed)
 
     with transaction.atomic():
         # Children first, each in one statement, so the final cascade has little left to collect.
+        health_demo.clear()
         Touchpoint.objects.all().delete()
         MrrMovement.objects.all().delete()
         Contact.objects.all().delete()
@@ -1832,10 +1835,32 @@ def seed_demo(
         touchpoint_count += _write(Touchpoint, buffer)
         _say(stdout, f"Created {touchpoint_count} touchpoints.")
 
+        # Daily metrics and signal events in step with each account's story, then its scores.
+        moods = {
+            spec.account.pk: health_demo.Mood(spec.mood, spec.mood_shift[0] if spec.mood_shift else None)
+            for spec in specs
+        }
+        signals = health_demo.seed_metrics(
+            accounts=[spec.account for spec in specs],
+            days=days,
+            rng=rng,
+            today=today,
+            moods=moods,
+            history=health_demo.history_days(today=today, days=days, accounts=len(specs)),
+        )
+        scored = health_demo.score_today(today=today)
+        snapshot_count = signals["snapshots"] + scored["snapshots"]
+        _say(stdout, f"Created {signals['metrics']} daily metrics and {signals['events']} signal events.")
+        _say(stdout, f"Computed {snapshot_count} health snapshots and raised {scored['alerts']} alerts.")
+
     return {
         "accounts": account_count,
         "contacts": contact_count,
         "touchpoints": touchpoint_count,
         "mrr_movements": movement_count,
+        "metrics": signals["metrics"],
+        "events": signals["events"],
+        "snapshots": snapshot_count,
+        "alerts": scored["alerts"],
         "users": [demo.username for demo in DEMO_USERS],
     }

@@ -4,9 +4,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from health.models import Tier
+
 from .models import Account, AccountStatus, Industry, ValueTier
 from .querysets import LifecycleStage
 from .roles import Role
+
+INSUFFICIENT_DATA = "insufficient"
 
 
 def account_owners(request):
@@ -51,10 +55,21 @@ class AccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=AccountStatus.choices, label=_("Status"), empty_label=_("Any status")
     )
+    health_tier = django_filters.ChoiceFilter(
+        choices=[*Tier.choices, (INSUFFICIENT_DATA, _("Insufficient data"))],
+        label=_("Health tier"),
+        empty_label=_("Any health tier"),
+        method="filter_health_tier",
+    )
 
     class Meta:
         model = Account
-        fields = ["q", "owner", "value_tier", "industry", "lifecycle", "status"]
+        fields = ["q", "owner", "value_tier", "industry", "lifecycle", "status", "health_tier"]
+
+    def filter_health_tier(self, queryset, name, value):
+        if value == INSUFFICIENT_DATA:
+            return queryset.filter(health_score__isnull=True, health_tier="")
+        return queryset.filter(health_tier=value)
 
     def filter_lifecycle(self, queryset, name, value):
         return queryset.in_lifecycle_stage(value)

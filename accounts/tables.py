@@ -1,12 +1,19 @@
 import django_tables2 as tables
+from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from csworkbench.tables import BaseTable
+from health.explain import delta_badge, tier_badge
 
 from .models import Account
 from .querysets import LifecycleStage
+
+
+def _nulls_last(queryset, field_name, is_descending):
+    order = F(field_name).desc(nulls_last=True) if is_descending else F(field_name).asc(nulls_last=True)
+    return queryset.order_by(order, "name", "pk")
 
 
 class AccountTable(BaseTable):
@@ -14,6 +21,11 @@ class AccountTable(BaseTable):
 
     name = tables.Column(verbose_name=_("Account"), linkify=False)
     value_tier = tables.Column(verbose_name=_("Tier"))
+    # Copied from the latest snapshot onto the account by each scoring run: no query per row.
+    health_score = tables.Column(verbose_name=_("Health score"), empty_values=())
+    health_delta_7d = tables.Column(
+        verbose_name=_("7-day change"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
     industry = tables.Column(verbose_name=_("Industry"))
     lifecycle = tables.Column(verbose_name=_("Lifecycle"), order_by=("-contract_start",))
     mrr = tables.Column(verbose_name=_("MRR"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
@@ -25,7 +37,18 @@ class AccountTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = Account
-        fields = ["name", "value_tier", "industry", "lifecycle", "mrr", "renewal_date", "owner", "status"]
+        fields = [
+            "name",
+            "value_tier",
+            "health_score",
+            "health_delta_7d",
+            "industry",
+            "lifecycle",
+            "mrr",
+            "renewal_date",
+            "owner",
+            "status",
+        ]
         order_by = ("name",)
         empty_text = _("No accounts match these filters.")
 
@@ -43,6 +66,22 @@ class AccountTable(BaseTable):
             record.value_tier.lower(),
             record.get_value_tier_display(),
         )
+
+    def render_health_score(self, record):
+        badge = tier_badge(record.health_tier)
+        if record.health_score is None:
+            return format_html('{} <span class="muted small">{}</span>', badge, _("insufficient data"))
+        return format_html('<span class="health-score">{}</span> {}', record.health_score, badge)
+
+    def order_health_score(self, queryset, is_descending):
+        # Unscored accounts (no data) go last both ways: they are not the least at risk.
+        return _nulls_last(queryset, "health_score", is_descending), True
+
+    def render_health_delta_7d(self, value):
+        return delta_badge(value)
+
+    def order_health_delta_7d(self, queryset, is_descending):
+        return _nulls_last(queryset, "health_delta_7d", is_descending), True
 
     def render_industry(self, record):
         return record.get_industry_display()

@@ -11,3 +11,11 @@ def seed_demo_data(*, accounts: int, days: int, seed: int, password: str) -> dic
     from accounts.demo import seed_demo  # imported here so the worker loads Django models lazily
 
     return seed_demo(accounts=accounts, days=days, seed=seed, password=password)
+
+
+@shared_task(acks_late=True)
+def run_import(job_id: int, language: str = "") -> None:
+    """Check and load an uploaded CSV file. Runs a pending job once; redelivery is harmless."""
+    from accounts.importers import run_import_job
+
+    run_import_job(job_id=job_id, language=language or None)

@@ -10,6 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from health.explain import account_health
+from health.forms import OverrideForm
+
 from . import services
 from .filters import AccountFilter
 from .forms import TouchpointForm
@@ -91,6 +94,8 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Owner"),
         _("Status"),
         _("Churned on"),
+        _("Health score"),
+        _("Health tier"),
     ]
 
     def rows() -> Iterator[list[str]]:
@@ -113,6 +118,8 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
                 neutralise(owner),
                 account.status,
                 account.churned_on.isoformat() if account.churned_on else "",
+                "" if account.health_score is None else str(account.health_score),
+                account.health_tier,
             ]
 
     writer = csv.writer(_Echo())
@@ -123,7 +130,12 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def detail_context(request: HttpRequest, account: Account, form: TouchpointForm | None = None) -> dict:
+def detail_context(
+    request: HttpRequest,
+    account: Account,
+    form: TouchpointForm | None = None,
+    override_form: OverrideForm | None = None,
+) -> dict:
     can_see_details = has_role(request.user, *STAFF_ROLES)
     can_change = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
     context = {
@@ -139,8 +151,10 @@ def detail_context(request: HttpRequest, account: Account, form: TouchpointForm 
             account.touchpoints.select_related("author", "contact").order_by("-occurred_at", "-id")[:50]
         )
         context["touchpoint_count"] = account.touchpoints.count()
+        context["health"] = account_health(account=account, range_key=request.GET.get("range"))
     if can_change:
         context["form"] = form or TouchpointForm(account=account)
+        context["override_form"] = override_form or OverrideForm()
     return context
 
 

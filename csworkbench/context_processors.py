@@ -15,6 +15,8 @@ def navigation(request: HttpRequest) -> dict:
         ("playbooks:approvals", _("Approvals"), {Role.MANAGER}),
         ("interviews:workspace", _("Interviews"), {Role.INTERVIEWER, Role.MANAGER}),
         ("accounts:list", _("Accounts"), set(Role)),
+        ("health_models:list", _("Health model"), {Role.MANAGER, Role.ADMIN}),
+        ("imports:list", _("Imports"), {Role.MANAGER, Role.ADMIN}),
         ("admin:index", _("Administration"), {Role.ADMIN}),
     ]
     path = request.path

@@ -13,8 +13,12 @@ urlpatterns = [
     path("no-role/", views.no_role, name="no_role"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("accounts.urls")),
+    path("health/", include("health.urls")),
     path("", include("playbooks.urls")),
     path("interviews/", include("interviews.urls")),
+    path("imports/", include("accounts.import_urls")),
+    path("api/v1/", include("accounts.api_urls")),
+    path("health-models/", include("health.editor_urls")),
     # One login page for the whole app, the admin included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -331,14 +331,15 @@ def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score
     model = spec.model
     raw = raw_values(facts, agg, model, as_of)
     total_weight = sum(m.weight for m in spec.measures) or 1
-    present = [m for m in spec.measures if raw.get(m.key) is not None]
+    # A measure weighted 0 counts for nothing, data or not.
+    present = [m for m in spec.measures if raw.get(m.key) is not None and m.weight > 0]
     present_weight = sum(m.weight for m in present)
     measures: dict[str, dict] = {}
     weighted = 0.0
     for m in spec.measures:
         value = raw.get(m.key)
         entry = {"dimension": m.dimension, "raw": None, "sub": None, "weight": 0.0, "contribution": 0.0}
-        if value is not None:
+        if value is not None and m.weight > 0:
             if m.key == "ticket_anomaly" and (
                 raw["_tickets_30"] == 0 and raw["_ticket_baseline"] >= SILENCE_BASELINE_PER_MONTH
             ):

@@ -74,7 +74,7 @@ def client_for(client):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings():
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Close connections after each request and task, so threads (the live server, the Celery
     test worker) leave no session behind that would block dropping the test database."""
     from django.conf import settings

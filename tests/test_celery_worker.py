@@ -1,6 +1,7 @@
 """The demo's bulk job runs on a real Celery worker through the local Redis broker."""
 
 import os
+import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -25,11 +26,27 @@ def redis_answers(url: str) -> bool:
 @pytest.fixture
 def redis_worker(transactional_db):
     needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
-    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
+    # Transactional tests flush every table, the migrations' rows included: restore the
+    # published health model that seeding scores with.
+    from health.defaults import create_default_model
+    from health.models import HealthDimension, HealthMeasure, HealthModel
+
+    if not HealthModel.objects.filter(status="published").exists():
+        create_default_model(HealthModel, HealthDimension, HealthMeasure)
+    saved = {
+        key: app.conf[key]
+        for key in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
+    }
+    # A queue of our own, so no other test run sharing this Redis can take the task.
+    queue = f"test-{uuid.uuid4().hex}"
+    app.conf.update(
+        broker_url=BROKER, result_backend=BROKER, task_always_eager=False, task_default_queue=queue
+    )
     forget_cached_backend()
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=[queue]
+        ) as worker:
             yield worker
     finally:
         app.conf.update(saved)
@@ -37,10 +54,15 @@ def redis_worker(transactional_db):
 
 
 def forget_cached_backend() -> None:
-    """Celery caches its result backend on first use; make it read the changed settings."""
+    """Celery caches its result backend and its broker connection pools on first use (eager
+    runs in earlier tests create them); make it read the changed settings."""
     app._backend_cache = None
     if hasattr(app._local, "backend"):
         del app._local.backend
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.mark.worker

@@ -10,7 +10,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 # Open without a login: the login page, the health probe, and the language switch (a POST that
 # only sets a cookie, needed on the login page). The admin's own login page redirects to ours.
-PUBLIC = {"/login/", "/healthz", "/i18n/setlang/"}
+PUBLIC = {
+    "/login/",
+    "/healthz",
+    "/i18n/setlang/",
+    # The integration API authenticates every request by its bearer token, not by a session.
+    "/api/v1/metrics",
+}
 
 SAMPLE = {"int": "1", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000001", "path": "x"}
 REGEX_SAMPLE = {"app_label": "accounts", "model_name": "account", "object_id": "1", "url": "x"}

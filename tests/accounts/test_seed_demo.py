@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 
 from accounts.demo import DEMO_USERS, STORY_ACCOUNTS, seed_demo
 from accounts.models import Account, Contact, MovementKind, MrrMovement, Sentiment, Touchpoint
+from health.models import Alert, DailyMetric, HealthSnapshot, SignalEvent
 
 TODAY = date(2026, 3, 2)
 SMALL = {"accounts": 60, "days": 60, "today": TODAY}
@@ -69,9 +70,29 @@ def test_it_returns_the_counts_it_wrote():
         "contacts": Contact.objects.count(),
         "touchpoints": Touchpoint.objects.count(),
         "mrr_movements": MrrMovement.objects.count(),
+        "metrics": DailyMetric.objects.count(),
+        "events": SignalEvent.objects.count(),
+        "snapshots": HealthSnapshot.objects.count(),
+        "alerts": Alert.objects.count(),
         "users": ["csm", "csm2", "manager", "interviewer", "admin"],
     }
     assert counts["accounts"] == 60
+    assert counts["metrics"] > 60 * 30 and counts["snapshots"] > 60 * 30 and counts["alerts"] > 0
+
+
+@pytest.mark.django_db
+def test_reseeding_replaces_the_health_data():
+    seed_demo(seed=5, **SMALL)
+    first = DailyMetric.objects.count(), HealthSnapshot.objects.count(), SignalEvent.objects.count()
+
+    counts = seed_demo(seed=5, **SMALL)
+
+    assert (DailyMetric.objects.count(), HealthSnapshot.objects.count(), SignalEvent.objects.count()) == first
+    assert (counts["metrics"], counts["snapshots"], counts["events"]) == first
+    # Every customer is scored today, with its score copied onto the account.
+    active = Account.objects.active()
+    assert HealthSnapshot.objects.filter(date=TODAY).count() == active.count()
+    assert not active.filter(health_scored_on__isnull=True).exists()
 
 
 @pytest.mark.django_db

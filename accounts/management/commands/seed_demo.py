@@ -17,7 +17,8 @@ RESULT_TIMEOUT_SECONDS = 15 * 60
 class Command(BaseCommand):
     help = (
         "Delete every account and create reproducible demo data (accounts, contacts, touchpoints, "
-        "MRR movements) plus the demo users. Refuses to run with DEBUG off unless --force."
+        "MRR movements, daily health metrics, scores and alerts) plus the demo users. Refuses to "
+        "run with DEBUG off unless --force."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,8 +62,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {counts['accounts']} accounts, {counts['contacts']} contacts, "
-                f"{counts['touchpoints']} touchpoints and {counts['mrr_movements']} MRR movements "
-                f"in {elapsed:.1f} s."
+                f"{counts['touchpoints']} touchpoints, {counts['mrr_movements']} MRR movements, "
+                f"{counts.get('metrics', 0)} daily metrics and {counts.get('snapshots', 0)} health "
+                f"snapshots ({counts.get('alerts', 0)} alerts) in {elapsed:.1f} s."
             )
         )
         self.stdout.write("Story accounts: " + ", ".join(f"{s.external_id} ({s.key})" for s in STORIES))
