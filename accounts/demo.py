@@ -3,7 +3,9 @@
 `seed_demo` wipes every account and builds a fresh book of business: plausible Chinese- and
 English-named customers across Taiwan, Hong Kong, mainland China and South-East Asia, with
 contacts, a timeline of touchpoints and an MRR history, plus a fixed set of *story accounts*
-(`STORIES`) that always exist so a demo can walk straight to them.
+(`STORIES`) that always exist so a demo can walk straight to them. `health.demo` then adds
+daily health metrics and signal events in step with each account's story, scores the history
+and raises today's alerts.
 
 Everything is drawn from one `random.Random(seed)` in a fixed order, so the same seed and the
 same `today` give the same rows. The work is set-based: rows are built in Python lists and
@@ -1740,8 +1742,8 @@ def seed_demo(
 
     Destructive: all accounts (and, by cascade, everything hanging off them) are deleted first.
     `accounts` counts the story accounts too, so there are never fewer than `len(STORIES)`.
-    Touchpoints and churn fall within the last `days` days; contract starts and MRR history
-    reach back three years. Returns counts of what was written.
+    Touchpoints, churn and daily health metrics fall within the last `days` days; contract
+    starts and MRR history reach back three years. Returns counts of what was written.
     """
     if days < 1:
         raise ValueError("days must be at least 1")

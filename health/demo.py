@@ -394,7 +394,8 @@ def _story_profile(
         p.overdue = [(ago(13), ctx.days)]  # finance is holding the invoice: "too expensive"
         p.escalations = [(ago(6), 1), (ago(3), 1)]  # two high-priority tickets still open today
     elif p.story == ONBOARDING:
-        # Twelve days in: the owner looked around twice, nobody else was invited.
+        # Twelve days in: the owner looked around on four days (scripted in `_draw`), nobody
+        # else has been invited; no tickets, trainings or surveys yet.
         p.seats, p.active_share, p.weekend, p.breadth = 5, 0.2, 0.05, 0.1
         p.ramp_floor, p.ramp_days = 0.1, 90
         p.tickets_month, p.training_90, p.release_month, p.csat = 0.0, 0.0, 0.0, False
@@ -644,12 +645,13 @@ _LOOKBACK = {
 class _Replay:
     """Scores past days from the metrics still in memory, through the scorer's own arithmetic.
 
-    `recompute_health` costs about 0.15 s a day for 400 accounts on SQLite (its aggregate query
-    dominates), so 130 days of history would take 20 s. Here each account's window sums come
-    from prefix sums of the lists just drawn, its facts (touches, champions, cancellation
-    intent) from three queries made once, and `health.scoring.score_account` turns them into
-    exactly the snapshot recompute_health would write. Today itself is scored by
-    recompute_health. Fresh demo data has no CSM overrides, so none are looked up.
+    `recompute_health` costs about 0.15 s a day for 400 accounts on SQLite (half of it in its
+    queries), so the default 130 days of history would take 20 s; this takes about 3 s. Each
+    account's window sums come from prefix sums of the lists just drawn, its facts (touches,
+    champions, cancellation intent) from three queries made once, and
+    `health.scoring.score_account` turns them into exactly the snapshot recompute_health would
+    write (`tests/health/test_demo_health.py` compares them day by day). Today itself is scored
+    by recompute_health. Fresh demo data has no CSM overrides, so none are looked up.
     """
 
     def __init__(self, ctx: _Context, days: Sequence[int], events: Sequence[SignalEvent]) -> None:
@@ -1039,11 +1041,12 @@ def seed_metrics(
     SignalEvent.objects.bulk_create(events, batch_size=EVENT_BATCH)
 
     postgres = connection.vendor == "postgresql"
-    if postgres:
+    foreign_keys = _foreign_keys(DailyMetric, HealthSnapshot) if postgres else ""
+    if foreign_keys:
         # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: without this, millions of
         # queued checks would run (and sit in memory) until the seeding transaction commits.
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
     replay_days = sorted({ctx.index(day) for day in history if ctx.first_day <= day < today})
     replay = _Replay(ctx, replay_days, events) if replay_days else None
     metrics = _TableWriter(DailyMetric, ("account", "date", *METRIC_FIELDS))
@@ -1061,11 +1064,23 @@ def seed_metrics(
         replay.copy_final_scores()
     if postgres:
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            if foreign_keys:
+                cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
             # Fresh statistics, so scoring plans its scans for millions of rows, not for none.
             for model in (DailyMetric, HealthSnapshot):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return {"metrics": metrics.written, "events": len(events), "snapshots": snapshots.written}
+
+
+def _foreign_keys(*models: type) -> str:
+    """The deferrable foreign-key constraints of these tables, quoted, comma-separated."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable"
+            " AND conrelid = ANY(%s::regclass[])",
+            [[model._meta.db_table for model in models]],
+        )
+        return ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
 
 
 def score_today(*, today: date) -> dict[str, int]:
