@@ -28,11 +28,9 @@ def redis_worker(transactional_db):
     needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
     # Transactional tests flush every table, the migrations' rows included: restore the
     # published health model that seeding scores with.
-    from health.defaults import create_default_model
-    from health.models import HealthDimension, HealthMeasure, HealthModel
+    from health.demo import ensure_published_model
 
-    if not HealthModel.objects.filter(status="published").exists():
-        create_default_model(HealthModel, HealthDimension, HealthMeasure)
+    ensure_published_model()
     saved = {
         key: app.conf[key]
         for key in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")

@@ -6,6 +6,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from csworkbench.models import AuditEvent
+from health.demo import ensure_published_model
 from health.models import HealthOverride
 from health.scoring import recompute_health
 from tests.conftest import PASSWORD
@@ -14,17 +15,8 @@ from tests.factories import AccountFactory, ContactFactory, TouchpointFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def ensure_published_model():
-    """Transactional tests flush the migration's rows: put the default model back."""
-    from health.defaults import create_default_model
-    from health.models import HealthDimension, HealthMeasure, HealthModel
-
-    if not HealthModel.objects.filter(status="published").exists():
-        create_default_model(HealthModel, HealthDimension, HealthMeasure)
-
-
 def test_a_csm_reads_the_health_history_and_overrides_the_score(page, alice_csm):
-    ensure_published_model()
+    ensure_published_model()  # transactional tests flush the migration's rows
     today = timezone.localdate()
     acme = AccountFactory(name="Acme Ltd", owner=alice_csm, value_tier="B")
     ContactFactory(account=acme, is_champion=True)
