@@ -8,6 +8,7 @@ from .models import Account, Contact, Touchpoint, TouchpointKind
 
 
 class TouchpointForm(forms.ModelForm):
+    wide_fields = ("subject", "body")
     kind = forms.ChoiceField(label=_("Kind"), choices=TouchpointKind.choices, initial=TouchpointKind.CALL)
     occurred_at = forms.DateTimeField(
         label=_("When"),

@@ -1,8 +1,6 @@
 """The upload page for managers and admins: upload a CSV file, preview it, load it in the
 background and watch its progress; download the error report of a rejected file."""
 
-import csv
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -14,10 +12,11 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from csworkbench.csv_response import csv_download, neutralise
+
 from .importers import create_import_job, preview_csv, start_import_job
 from .models import ImportJob, ImportKind, ImportStatus
 from .roles import Role, has_role, role_required
-from .views import _Echo, neutralise
 
 IMPORT_ROLES = (Role.MANAGER, Role.ADMIN)
 RECENT_JOBS = 50
@@ -113,13 +112,8 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*IMPORT_ROLES)
 def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_job_for_user(request, pk)
-    writer = csv.writer(_Echo())
     rows = [["line", "column", "reason"]]
     rows += [
         [str(error["line"]), neutralise(error["column"]), neutralise(error["reason"])] for error in job.errors
     ]
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
+    return csv_download(rows, filename=f"import-{job.pk}-errors.csv")

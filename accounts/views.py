@@ -1,4 +1,3 @@
-import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from csworkbench.csv_response import csv_download, neutralise
 from health.explain import account_health
 from health.forms import OverrideForm
 
@@ -54,22 +54,6 @@ def account_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, {"filter": account_filter, "table": table})
-
-
-# Spreadsheet apps execute cells that start with these characters as formulas.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @require_GET
@@ -122,12 +106,7 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
                 account.health_tier,
             ]
 
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows()), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="accounts-{today.isoformat()}.csv"'
-    return response
+    return csv_download(rows(), filename=f"accounts-{today.isoformat()}.csv")
 
 
 def detail_context(

@@ -8,6 +8,7 @@ from .services import OVERRIDE_MAX_DAYS, REASON_MAX_LENGTH, override_errors
 
 
 class OverrideForm(forms.Form):
+    wide_fields = ("reason",)
     """Parses the override and shows every broken rule at once; the rules themselves live in
     `services.override_errors`, which `services.set_override` enforces again."""
 
