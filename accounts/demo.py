@@ -1748,6 +1748,8 @@ def seed_demo(
     if days < 1:
         raise ValueError("days must be at least 1")
     from health import demo as health_demo  # imported here: health.demo reads this module's stories
+    from interviews import demo as interviews_demo
+    from playbooks import demo as playbooks_demo
 
     today = today or timezone.localdate()
     tz = timezone.get_current_timezone()
@@ -1755,6 +1757,7 @@ def seed_demo(
 
     with transaction.atomic():
         # Children first, each in one statement, so the final cascade has little left to collect.
+        playbooks_demo.clear()
         health_demo.clear()
         Touchpoint.objects.all().delete()
         MrrMovement.objects.all().delete()
@@ -1855,6 +1858,18 @@ def seed_demo(
         _say(stdout, f"Created {signals['metrics']} daily metrics and {signals['events']} signal events.")
         _say(stdout, f"Computed {snapshot_count} health snapshots and raised {scored['alerts']} alerts.")
 
+        work = playbooks_demo.seed_playbooks(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
+        plan_counts = playbooks_demo.seed_plans(users=users, stories=STORY_ACCOUNTS, today=today)
+        work["open_tasks"] = playbooks_demo.open_tasks_by_csm(users)  # the plans moved some tasks
+        interviews_demo.seed_interviews(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
+        touchpoint_count = Touchpoint.objects.count()  # the rules' care emails are on the timeline too
+        _say(
+            stdout,
+            f"Started {work['runs']} playbooks, fired rules {work['rule_firings']} times; open tasks: "
+            + ", ".join(f"{name} {count}" for name, count in work["open_tasks"].items())
+            + f"; {work['breaches']} SLA breaches escalated; {sum(plan_counts.values())} retention plans.",
+        )
+
     return {
         "accounts": account_count,
         "contacts": contact_count,
@@ -1864,5 +1879,6 @@ def seed_demo(
         "events": signals["events"],
         "snapshots": snapshot_count,
         "alerts": scored["alerts"],
+        "open_tasks": work["open_tasks"],
         "users": [demo.username for demo in DEMO_USERS],
     }

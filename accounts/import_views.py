@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from csworkbench.csv_response import csv_download, neutralise
 
-from .importers import create_import_job, preview_csv, start_import_job
+from .importers import create_import_job, fail_stalled_jobs, is_stalled, preview_csv, start_import_job
 from .models import ImportJob, ImportKind, ImportStatus
 from .roles import Role, has_role, role_required
 
@@ -62,10 +62,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
         )
         return redirect("imports:detail", pk=job.pk)
     jobs = jobs_visible_to(request.user).select_related("created_by").order_by("-created_at", "-pk")
+    recent = list(jobs[:RECENT_JOBS])
+    if any(is_stalled(job) for job in recent) and fail_stalled_jobs():
+        recent = list(jobs[:RECENT_JOBS])
     status = 422 if form.errors else 200
-    return render(
-        request, "imports/import_list.html", {"form": form, "jobs": jobs[:RECENT_JOBS]}, status=status
-    )
+    return render(request, "imports/import_list.html", {"form": form, "jobs": recent}, status=status)
 
 
 def progress_context(job: ImportJob) -> dict:
@@ -83,6 +84,8 @@ def progress_context(job: ImportJob) -> dict:
 @role_required(*IMPORT_ROLES)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
+    if is_stalled(job) and fail_stalled_jobs():
+        job.refresh_from_db()
     context = progress_context(job)
     if job.status == ImportStatus.PENDING:
         # Read again on every look: the first rows of a file are cheap, and a job has no other

@@ -26,6 +26,7 @@ import itertools
 import logging
 import operator
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,8 @@ logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 10_000
 CHECK_CHUNK = 5_000  # rows checked between two progress reports
 BATCH_SIZE = 5_000  # rows written per statement
-STAGE_FLUSH = 50_000  # checked metric rows buffered before one COPY into the staging table
+STAGE_FLUSH = 50_000  # checked metric lines buffered before they are written to the spool
+SPOOL_MEMORY = 32 << 20  # checked metric lines kept in memory up to this size, then on disk
 PREVIEW_ROWS = 10
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
@@ -694,7 +696,10 @@ class MetricsKind(Kind):
     def stager(self, bound):
         if connection.vendor != "postgresql":
             return None
-        return _MetricStage(column.name for _, column in bound if column.name in METRIC_BY_NAME)
+        return _MetricStage(
+            (column.name for _, column in bound if column.name in METRIC_BY_NAME),
+            line_columns=(column.field if column.name == "account" else column.name for _, column in bound),
+        )
 
 
 _ORDINAL_2000 = EARLIEST.toordinal()
@@ -876,20 +881,34 @@ def upsert_metric_batches(rows: Iterable[dict[str, Any]], counts: Counts) -> Non
         )
 
 
+def _metrics_stored_between(first: date, last: date) -> bool:
+    return DailyMetric.objects.filter(date__gte=first, date__lte=last).exists()
+
+
 class _MetricStage:
-    """PostgreSQL: checked rows COPY into a session temporary table as they come; once everything
-    is known to be right, one INSERT … ON CONFLICT DO UPDATE merges them into DailyMetric.
+    """PostgreSQL: checked rows are kept until everything is known to be right, then written.
 
     `fields` are the metric columns the rows carry, in their order. Rows come either as CSV lines
-    (`lines`, filled by `_FastMetricChecker`: a metrics file, staged as written) or as tuples
-    (`add_rows`: the API).
+    (`lines`, filled by `_FastMetricChecker`: a metrics file, staged as written, in the file's
+    column order `line_columns`) or as tuples (`add_rows`: the API).
+
+    CSV lines are spooled to a temporary file (in memory up to `SPOOL_MEMORY`). When no stored
+    row can share a key with them — nothing stored in their date range, `first_day` to
+    `last_day` — they are COPied straight into DailyMetric: every row is new. Otherwise, and for
+    tuples, they COPY into a session temporary table merged into DailyMetric by one
+    INSERT … ON CONFLICT DO UPDATE.
     """
 
-    def __init__(self, fields: Iterable[str] = METRIC_FIELDS) -> None:
+    def __init__(self, fields: Iterable[str] = METRIC_FIELDS, line_columns: Iterable[str] = ()) -> None:
         self.table = f"import_metrics_{uuid.uuid4().hex[:12]}"
         self.fields = list(fields)
+        # The columns of the CSV lines, in the file's order ("account_id" in place of "account").
+        self.line_columns = list(line_columns) or ["account_id", "date", *self.fields]
         self.lines: list[str] = []
         self.rows: list[tuple] = []
+        self.spool: IO[str] | None = None
+        self.first_day: date | None = None  # the range of the spooled lines' dates, when known
+        self.last_day: date | None = None
         self.created = False
 
     def _create(self) -> None:
@@ -908,28 +927,68 @@ class _MetricStage:
         self.flush()
 
     def flush(self) -> None:
-        if not self.lines and not self.rows:
-            return
-        if not self.created:
-            self._create()
+        if self.lines:
+            block = "".join(self.lines)
+            if "\r" in block:  # lines staged as written end as the file's do: one way for COPY
+                block = block.replace("\r\n", "\n").replace("\r", "\n")
+            if self.spool is None:
+                self.spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by drop()
+                    max_size=SPOOL_MEMORY, mode="w+", encoding="utf-8", newline=""
+                )
+            self.spool.write(block)
+            self.lines = []
+        if self.rows:
+            if not self.created:
+                self._create()
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(name) for name in ("account_id", "date", *self.fields))
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {quote(self.table)} ({columns}) FROM STDIN") as copy,
+            ):
+                write_row = copy.write_row
+                for row in self.rows:
+                    write_row(row)
+            self.rows = []
+
+    def _copy_spool(self, cursor: Any, table: str) -> None:
+        """COPY the spooled CSV lines into `table`. Unquoted empty cells are NULL: "not reported"."""
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(name) for name in ("account_id", "date", *self.fields))
-        statement = f"COPY {quote(self.table)} ({columns}) FROM STDIN"
-        with connection.cursor() as cursor:
-            if self.lines:
-                # Unquoted empty CSV cells are NULL: "not reported".
-                with cursor.copy(statement + " WITH (FORMAT csv)") as copy:
-                    copy.write("".join(self.lines))
-            if self.rows:
-                with cursor.copy(statement) as copy:
-                    write_row = copy.write_row
-                    for row in self.rows:
-                        write_row(row)
-        self.lines = []
-        self.rows = []
+        columns = ", ".join(quote(name) for name in self.line_columns)
+        assert self.spool is not None
+        self.spool.seek(0)
+        with (
+            connection.wrap_database_errors,  # psycopg's own errors as Django's
+            cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy,
+        ):
+            while chunk := self.spool.read(1 << 20):
+                copy.write(chunk)
+
+    def _insert_new(self, counts: Counts, rows: int) -> bool:
+        """COPY the spooled lines straight into DailyMetric when none can be there already: True
+        when done. A row stored meanwhile with the same key rolls it back (False)."""
+        if self.spool is None or self.created or self.first_day is None or self.last_day is None:
+            return False
+        table = DailyMetric._meta.db_table
+        if _metrics_stored_between(self.first_day, self.last_day):
+            return False
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                self._copy_spool(cursor, table)
+        except IntegrityError:
+            return False
+        counts.created += rows
+        return True
 
     def merge(self, counts: Counts, rows: int) -> None:
         self.flush()
+        if self._insert_new(counts, rows):
+            return
+        if self.spool is not None:
+            if not self.created:
+                self._create()
+            with connection.cursor() as cursor:
+                self._copy_spool(cursor, self.table)
         if not self.created:
             return
         quote = connection.ops.quote_name
@@ -959,6 +1018,9 @@ class _MetricStage:
     def drop(self) -> None:
         self.lines = []
         self.rows = []
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
         if self.created:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(self.table)}")
@@ -966,94 +1028,140 @@ class _MetricStage:
 
 
 class _FastMetricChecker:
-    """PostgreSQL metric files: the usual row — a known account, a YYYY-MM-DD date, plain digits —
-    is checked with a few string operations and staged as the CSV line it already is. Any other
-    row goes through the full check, which alone decides what is an error and what a value means;
-    the shortcut only accepts rows the full check accepts, with the same values."""
+    """PostgreSQL metric files: the usual line — no quotes, a known account, a YYYY-MM-DD date,
+    plain digits — is checked by one regular expression over the raw line and staged as the CSV
+    line it already is, with the account's id in place of its external id. Any other line is read
+    by the csv module and goes through the full check, which alone decides what is an error and
+    what a value means; the shortcut only accepts lines the full check accepts, with the same
+    values."""
 
-    def __init__(self, checker: _RowChecker, stage: _MetricStage) -> None:
+    def __init__(self, checker: _RowChecker, stage: _MetricStage, header: list[str]) -> None:
         self.checker = checker
         self.stage = stage
         self.keys = checker.keys if checker.keys is not None else {}
         self.dates: dict[str, int] = {}  # date text -> days since 2000, for dates that passed
-        position = {column.name: index for index, column in checker.bound}
-        self.account_index = position["account"]
-        self.date_index = position["date"]
-        self.fields = [name for name in position if name in METRIC_BY_NAME]
-        self.values = _getter([position[name] for name in self.fields])
-        integers = [position[name] for name in self.fields if not METRIC_BY_NAME[name].is_decimal]
-        self.integers = _getter(integers) if integers else None
-        # Plain digits, nine at most (below PostgreSQL's integer limit), or empty, in every count.
-        self.plain_integers = re.compile(r"[0-9]{0,9}" + r"(?:,[0-9]{0,9})" * (len(integers) - 1)).fullmatch
-        self.decimals = [
-            (position[name], _decimal_pattern(METRIC_BY_NAME[name]).fullmatch)
-            for name in self.fields
-            if METRIC_BY_NAME[name].is_decimal
-        ]
-        self.nps_index = position.get("nps")
-        self.csat_indexes = (position.get("csat_count"), position.get("csat_sum"))
-        self.has_rules = (
-            bool(self.decimals) or self.nps_index is not None or self.csat_indexes != (None, None)
-        )
-
-    def run(self, reader: Any, errors: ErrorList, report: Callable[[], None]) -> None:
-        """Check every record left in `reader`, staging good rows until the first error."""
-        checker = self.checker
-        width = checker.width
-        accounts = checker.lookups.accounts
-        dates = self.dates
-        keys = self.keys
-        account_index, date_index = self.account_index, self.date_index
-        integers, plain_integers, values = self.integers, self.plain_integers, self.values
-        has_rules = self.has_rules
-        stage = self.stage
-        lines = stage.lines
-        next_report = CHECK_CHUNK
-        previous = reader.line_num
-        # One record at a time, dropped as soon as it is checked: holding chunks of rows would
-        # keep the garbage collector busy for nothing.
-        for cells in reader:
-            line = previous + 1
-            previous = reader.line_num
-            if len(cells) == width:
-                account = accounts.get(cells[account_index])
-                text = cells[date_index]
-                offset = dates.get(text)
-                if offset is None:
-                    offset = self._date(text)
-                if (
-                    account is not None
-                    and offset is not None
-                    and (integers is None or plain_integers(",".join(integers(cells))))
-                    and (not has_rules or self._rules_hold(cells))
-                    and keys.setdefault((account << 20) | offset, line) == line
-                ):
-                    checker.rows += 1
-                    if not errors:
-                        lines.append(f"{account},{text},{','.join(values(cells))}\n")
-                elif _is_blank(cells):
-                    continue
-                else:
-                    self._full_check(line, cells, errors)
-            elif _is_blank(cells):
+        self.header = header
+        self.line_num = 0  # physical lines read so far, the header included (as csv.reader counts)
+        # An external id with spaces around it is stripped by the full check: leave it to that.
+        self.accounts = {key: pk for key, pk in checker.lookups.accounts.items() if key == key.strip()}
+        cells, groups = [], []
+        for name in header:
+            metric = METRIC_BY_NAME.get(name)
+            if name == "account":
+                cells.append(r'([^,"\r\n]*)')
+            elif name == "date":
+                cells.append(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
+            elif metric is not None and metric.is_decimal:
+                cells.append(f"(?:{_decimal_pattern(metric).pattern})?")
                 continue
+            elif name == "nps":
+                cells.append("([0-9]{0,2})")  # then at most NPS_MAXIMUM
+            elif name in ("csat_count", "csat_sum"):
+                cells.append("([0-9]{0,9})")  # then the CSAT rule
             else:
-                self._full_check(line, cells, errors)
-            if checker.rows >= next_report:
-                next_report += CHECK_CHUNK
-                if len(lines) >= STAGE_FLUSH:
-                    stage.flush()
-                    lines = stage.lines
-                report()
+                # Plain digits, nine at most (below PostgreSQL's integer limit), or empty.
+                cells.append("[0-9]{0,9}")
+                continue
+            groups.append(name)
+        self.match = re.compile(",".join(cells) + r"(?:\r\n|\n|\r)?").fullmatch
+        self.groups = groups
+        self.values = operator.itemgetter(groups.index("account"), groups.index("date"))
+        self.account_group = groups.index("account") + 1
+        self.account_first = header[0] == "account"
+        # The cells with a rule of their own (nps, the CSAT pair), when the file has them.
+        self.rule_indexes = {name: groups.index(name) for name in groups if name not in ("account", "date")}
+
+    def run(
+        self, text: io.TextIOWrapper, line_num: int, errors: ErrorList, report: Callable[[], None]
+    ) -> None:
+        """Check every line left in `text`, after the `line_num` lines of the header, staging good
+        rows until the first error. `line_num` follows the lines read, for the caller's messages."""
+        self.line_num = line_num
+        self.line_num = self._run(text, line_num, errors, report)
+        if self.dates:  # every staged row's date is among them: the range DailyMetric is checked in
+            self.stage.first_day = date.fromordinal(min(self.dates.values()) + _ORDINAL_2000)
+            self.stage.last_day = date.fromordinal(max(self.dates.values()) + _ORDINAL_2000)
+
+    def _run(self, text: io.TextIOWrapper, line: int, errors: ErrorList, report: Callable[[], None]) -> int:
+        checker = self.checker
+        accounts, dates, keys = self.accounts, self.dates, self.keys
+        match, stage = self.match, self.stage
+        lines = stage.lines
+        first, values = self.account_first, self.values
+        rule_indexes = tuple(self.rule_indexes.values())
+        rows = checker.rows
+        next_report = rows + CHECK_CHUNK
+        try:
+            for raw in text:
+                line += 1
+                found = match(raw)
+                if found is not None:
+                    cells = found.groups()
+                    account_text, day = values(cells)
+                    account = accounts.get(account_text)
+                    offset = dates.get(day)
+                    if offset is None:
+                        offset = self._date(day)
+                    if (
+                        account is not None
+                        and offset is not None
+                        and (not any(cells[index] for index in rule_indexes) or self._rules_hold(cells))
+                        and keys.setdefault((account << 20) | offset, line) == line
+                    ):
+                        rows += 1
+                        if not errors:
+                            if first:
+                                lines.append(f"{account}{raw[len(account_text) :]}")
+                            else:
+                                start, end = found.span(self.account_group)
+                                lines.append(f"{raw[:start]}{account}{raw[end:]}")
+                        if rows >= next_report:
+                            next_report += CHECK_CHUNK
+                            checker.rows = rows
+                            self.line_num = line
+                            if len(lines) >= STAGE_FLUSH:
+                                stage.flush()
+                                lines = stage.lines
+                            report()
+                        continue
+                # Anything else: the csv module reads the record, which may go on over more lines.
+                start = line
+                reader = csv.reader(itertools.chain((raw,), text))
+                try:
+                    cells = next(reader)
+                finally:
+                    # What csv.reader would count: every line read so far, the header included.
+                    self.line_num = line = start - 1 + reader.line_num
+                if _is_blank(cells):
+                    continue
+                checker.rows = rows
+                self._full_check(start, cells, errors)
+                rows = checker.rows
+                lines = stage.lines
+                if rows >= next_report:
+                    next_report = rows + CHECK_CHUNK
+                    report()
+        except UnicodeDecodeError:
+            # Decoding runs ahead of the lines, as under csv.reader: the same approximate line.
+            self.line_num = line
+            raise
+        checker.rows = rows
+        return line
 
     def _full_check(self, line: int, cells: list[str], errors: ErrorList) -> None:
         values = self.checker.check(line, cells)
         if values is not None and not errors:
-            self.stage.lines.append(
-                f"{values['account_id']},{values['date'].isoformat()},"
-                + ",".join("" if values[name] is None else str(values[name]) for name in self.fields)
-                + "\n"
-            )
+            day = values["date"]
+            self.dates.setdefault(day.isoformat(), day.toordinal() - _ORDINAL_2000)
+            staged = []
+            for name in self.header:
+                if name == "account":
+                    staged.append(str(values["account_id"]))
+                elif name == "date":
+                    staged.append(values["date"].isoformat())
+                else:
+                    staged.append("" if values[name] is None else str(values[name]))
+            self.stage.lines.append(",".join(staged) + "\n")
 
     def _date(self, text: str) -> int | None:
         try:
@@ -1063,29 +1171,14 @@ class _FastMetricChecker:
         self.dates[text] = offset = day.toordinal() - _ORDINAL_2000
         return offset
 
-    def _rules_hold(self, cells: list[str]) -> bool:
-        # Only called once the counts are known to be plain digits.
-        if self.nps_index is not None:
-            nps = cells[self.nps_index]
-            if nps and (len(nps) > 2 or int(nps) > NPS_MAXIMUM):
-                return False
-        count_index, sum_index = self.csat_indexes
-        count = cells[count_index] if count_index is not None else ""
-        total = cells[sum_index] if sum_index is not None else ""
-        if (count or total) and not (count and total and int(count) <= int(total) <= 5 * int(count)):
+    def _rules_hold(self, cells: tuple[str, ...]) -> bool:
+        # Only called once every count is known to be plain digits, of which one of these is given.
+        found = {name: cells[index] for name, index in self.rule_indexes.items()}
+        nps = found.get("nps")
+        if nps and int(nps) > NPS_MAXIMUM:
             return False
-        for index, plain in self.decimals:
-            value = cells[index]
-            if value and not plain(value):
-                return False
-        return True
-
-
-def _getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
-    if len(indexes) == 1:
-        (only,) = indexes
-        return lambda cells: (cells[only],)
-    return operator.itemgetter(*indexes)
+        count, total = found.get("csat_count", ""), found.get("csat_sum", "")
+        return not (count or total) or bool(count and total and int(count) <= int(total) <= 5 * int(count))
 
 
 def _decimal_pattern(metric: MetricField) -> re.Pattern[str]:
@@ -1272,6 +1365,7 @@ def load_csv(
     result = ImportResult(kind=kind)
     errors = ErrorList()
     stage: _MetricStage | None = None
+    fast: _FastMetricChecker | None = None
     file.seek(0)
     text = _text(file)
     reader = csv.reader(text)
@@ -1292,7 +1386,8 @@ def load_csv(
                     progress(checker.rows, max(total_rows, checker.rows))
 
             if stage is not None:
-                _FastMetricChecker(checker, stage).run(reader, errors, report)
+                fast = _FastMetricChecker(checker, stage, header)
+                fast.run(text, reader.line_num, errors, report)
             else:
                 for line, cells in _records(reader, len(header)):
                     checker.check(line, cells)
@@ -1303,9 +1398,10 @@ def load_csv(
     except UnicodeDecodeError:
         # Decoding runs ahead of the rows read, so the line is approximate: the file is refused whole.
         errors = ErrorList()
-        errors.add(1, "", _encoding_reason(reader.line_num + 1))
+        errors.add(1, "", _encoding_reason((fast or reader).line_num + 1))
     except csv.Error as exc:
-        errors.add(reader.line_num, "", _("This line cannot be read as CSV: %(detail)s.") % {"detail": exc})
+        line = (fast or reader).line_num
+        errors.add(line, "", _("This line cannot be read as CSV: %(detail)s.") % {"detail": exc})
     finally:
         _release(text)
 
@@ -1580,8 +1676,9 @@ def run_import_job(*, job_id: int, language: str | None = None) -> ImportJob | N
     Idempotent: only a pending job is claimed (one conditional UPDATE), so a task delivered twice
     does nothing the second time. Error reasons are written in the uploader's `language`.
     """
+    # While it runs, `finished_at` is the job's last sign of life (see `fail_stalled_jobs`).
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
-        status=ImportStatus.RUNNING, processed_rows=0
+        status=ImportStatus.RUNNING, processed_rows=0, finished_at=timezone.now()
     )
     if not claimed:
         return None
@@ -1589,10 +1686,12 @@ def run_import_job(*, job_id: int, language: str | None = None) -> ImportJob | N
     last_report = [0.0]
 
     def report(processed: int, total: int) -> None:
-        moment = timezone.now().timestamp()
-        if moment - last_report[0] >= PROGRESS_INTERVAL_SECONDS:
-            last_report[0] = moment
-            ImportJob.objects.filter(pk=job_id).update(processed_rows=processed, total_rows=total)
+        now = timezone.now()
+        if now.timestamp() - last_report[0] >= PROGRESS_INTERVAL_SECONDS:
+            last_report[0] = now.timestamp()
+            ImportJob.objects.filter(pk=job_id).update(
+                processed_rows=processed, total_rows=total, finished_at=now
+            )
 
     def mark_done(result: ImportResult) -> None:
         ImportJob.objects.filter(pk=job_id).update(
@@ -1640,3 +1739,39 @@ def run_import_job(*, job_id: int, language: str | None = None) -> ImportJob | N
             )
     job.refresh_from_db()
     return job
+
+
+STALLED_AFTER = timedelta(minutes=30)
+
+
+def is_stalled(job: ImportJob) -> bool:
+    """A running job without a sign of life for `STALLED_AFTER` (see `fail_stalled_jobs`)."""
+    seen = job.finished_at or job.created_at
+    return job.status == ImportStatus.RUNNING and seen < timezone.now() - STALLED_AFTER
+
+
+def fail_stalled_jobs() -> int:
+    """Mark failed every running job without a sign of life (progress, or its start) for
+    `STALLED_AFTER`: its worker was stopped mid-way, and the job would otherwise stay "running"
+    for ever. Its transaction died with the worker, so nothing was written. Returns how many."""
+    cutoff = timezone.now() - STALLED_AFTER
+    failure = ErrorList()
+    failure.add(
+        1,
+        "",
+        _(
+            "The import stopped without finishing, probably because its worker was restarted. "
+            "Nothing was written. Upload the file again."
+        ),
+    )
+    return (
+        ImportJob.objects.filter(status=ImportStatus.RUNNING)
+        .filter(models.Q(finished_at__lt=cutoff) | models.Q(finished_at__isnull=True, created_at__lt=cutoff))
+        .update(
+            status=ImportStatus.FAILED,
+            loaded_rows=0,
+            error_count=failure.count,
+            errors=failure.items,
+            finished_at=timezone.now(),
+        )
+    )

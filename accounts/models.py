@@ -58,6 +58,29 @@ class AcquisitionChannel(models.TextChoices):
     MARKETPLACE = "marketplace", _("Marketplace")
 
 
+class RiskLevel(models.TextChoices):
+    """The intervention matrix's rows. Set on an account by a rule or when a playbook starts."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+RISK_RANK = {RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Account(models.Model):
     external_id = models.CharField(
         _("external ID"),
@@ -99,6 +122,11 @@ class Account(models.Model):
     health_delta_7d = models.SmallIntegerField(_("7-day change"), null=True, blank=True)
     health_scored_on = models.DateField(_("scored on"), null=True, blank=True)
 
+    # The intervention matrix level the account is being worked at (blank: no intervention).
+    risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices, blank=True)
+    risk_level_set_at = models.DateTimeField(_("risk level set"), null=True, blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), related_name="accounts", blank=True)
+
     objects = AccountQuerySet.as_manager()
 
     class Meta:
@@ -115,6 +143,7 @@ class Account(models.Model):
             models.Index(fields=["mrr"], name="account_mrr_idx"),
             models.Index(fields=["health_score"], name="account_health_score_idx"),
             models.Index(fields=["health_tier"], name="account_health_tier_idx"),
+            models.Index(fields=["risk_level"], name="account_risk_level_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(mrr__gte=0), name="account_mrr_not_negative"),

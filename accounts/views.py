@@ -109,6 +109,23 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_download(rows(), filename=f"accounts-{today.isoformat()}.csv")
 
 
+def account_work(account: Account) -> dict:
+    """Open tasks, recent playbook runs and tags: three queries whatever their number."""
+    from playbooks.models import OPEN_STATUSES, Playbook, Task
+
+    return {
+        "now": timezone.now(),
+        "tasks": list(
+            Task.objects.filter(account=account, status__in=OPEN_STATUSES)
+            .select_related("assignee", "run__playbook")
+            .order_by("due_at")
+        ),
+        "runs": list(account.playbook_runs.select_related("playbook", "rule", "started_by")[:10]),
+        "tags": list(account.tags.all()),
+        "playbooks": list(Playbook.objects.filter(is_active=True).order_by("name")),
+    }
+
+
 def detail_context(
     request: HttpRequest,
     account: Account,
@@ -123,6 +140,10 @@ def detail_context(
         "renewal_in_days": account.renewal_in_days(),
         "can_see_details": can_see_details,
         "can_change": can_change,
+        # The neutral-interviewer rule: never the account's own CSM (the interview page enforces it).
+        "can_interview": account.is_churned
+        and has_role(request.user, Role.INTERVIEWER, Role.MANAGER)
+        and account.owner_id != request.user.pk,
     }
     if can_see_details:
         context["contacts"] = list(account.contacts.all())
@@ -131,6 +152,7 @@ def detail_context(
         )
         context["touchpoint_count"] = account.touchpoints.count()
         context["health"] = account_health(account=account, range_key=request.GET.get("range"))
+        context["work"] = account_work(account)
     if can_change:
         context["form"] = form or TouchpointForm(account=account)
         context["override_form"] = override_form or OverrideForm()

@@ -12,11 +12,16 @@ def navigation(request: HttpRequest) -> dict:
         return {"nav_items": [], "user_roles": roles}
     items = [
         ("playbooks:queue", _("My queue"), {Role.CSM}),
+        ("playbooks:team_queue", _("Team queue"), {Role.MANAGER}),
         ("playbooks:approvals", _("Approvals"), {Role.MANAGER}),
         ("interviews:workspace", _("Interviews"), {Role.INTERVIEWER, Role.MANAGER}),
         ("accounts:list", _("Accounts"), set(Role)),
+        ("reports:index", _("Reports"), {Role.MANAGER, Role.ADMIN, Role.CSM}),
+        ("playbooks:matrix", _("Playbooks"), {Role.CSM, Role.MANAGER, Role.ADMIN}),
+        ("rules:list", _("Rules"), {Role.MANAGER, Role.ADMIN}),
         ("health_models:list", _("Health model"), {Role.MANAGER, Role.ADMIN}),
         ("imports:list", _("Imports"), {Role.MANAGER, Role.ADMIN}),
+        ("audit:list", _("Audit log"), {Role.MANAGER, Role.ADMIN}),
         ("admin:index", _("Administration"), {Role.ADMIN}),
     ]
     path = request.path
@@ -25,4 +30,15 @@ def navigation(request: HttpRequest) -> dict:
         if roles & allowed:
             url = reverse(name)
             nav.append({"url": url, "label": label, "current": path.startswith(url)})
-    return {"nav_items": nav, "user_roles": roles}
+    return {"nav_items": nav, "user_roles": roles, "unread_count": _unread(request)}
+
+
+def _unread(request: HttpRequest) -> int:
+    """Counted once per request, however many templates (tables, partials) render."""
+    from playbooks.models import Notification
+
+    if not hasattr(request, "_unread_notifications"):
+        request._unread_notifications = Notification.objects.filter(
+            recipient=request.user, read_at__isnull=True
+        ).count()
+    return request._unread_notifications

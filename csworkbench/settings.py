@@ -6,11 +6,13 @@ CELERY_BROKER_URL (Redis), SECRET_KEY, DEBUG=0, ALLOWED_HOSTS and EMAIL_URL.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import dj_email_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "template_partials",
+    "csp",
+    "axes",
     "csworkbench",
     "accounts",
     "health",
@@ -69,7 +73,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it can turn a locked-out login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "csworkbench.urls"
@@ -111,6 +118,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# The pages send the CSRF token from the template (hx-headers on <body>); no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Login throttling (django-axes): a username tried from one address is locked out after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES; a successful login clears the count.
+AUTHENTICATION_BACKENDS = [
+    "csworkbench.lockout.ThrottledLoginBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_MINUTES = int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "csworkbench.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind N reverse proxies, the client address is the Nth address from the right of
+# X-Forwarded-For; with none (the default) it is the connection's own address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -155,6 +188,8 @@ EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "csworkbench <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in emails and chat messages point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Celery: no broker configured means tasks run in-process, synchronously.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -172,9 +207,38 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.nightly_health_run",
         "schedule": crontab(hour=int(os.environ.get("HEALTH_RUN_HOUR", "2")), minute=15),
     },
+    # SLA breaches escalate to the managers within a few minutes of the due time.
+    "escalate-sla-breaches": {"task": "playbooks.tasks.escalate_sla_breaches", "schedule": 300.0},
+    "wake-snoozed-tasks": {"task": "playbooks.tasks.wake_snoozed_tasks", "schedule": 300.0},
+    # Emails and chat posts still pending two hours on (a lost task, a broker outage) go again.
+    "requeue-stuck-deliveries": {"task": "playbooks.tasks.requeue_stuck_deliveries", "schedule": 1800.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "tables/htmx_table.html"
+
+# Headers every response carries, debug or not (SecurityMiddleware and XFrameOptionsMiddleware).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): everything from our own origin, no inline script or
+# style, no plugins, no framing, forms post only to us. The charts are inline SVG, which needs
+# no img-src exception; htmx's indicator style lives in app.css (includeIndicatorStyles false).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

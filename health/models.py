@@ -35,8 +35,13 @@ def _count(label):
 
 
 class DailyMetric(models.Model):
+    # No index of its own: the unique (account, date) index below serves every lookup by account.
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="daily_metrics"
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="daily_metrics",
+        db_index=False,
     )
     date = models.DateField(_("date"))
     logins = _count(_("logins"))
@@ -73,7 +78,13 @@ class DailyMetric(models.Model):
                 name="daily_metric_csat_range",
             ),
         ]
-        indexes = [models.Index(fields=["date"], name="daily_metric_date_idx")]
+        indexes = [
+            models.Index(fields=["date"], name="daily_metric_date_idx"),
+            # The few rows with an NPS response: scoring reads each account's latest in one pass.
+            models.Index(
+                fields=["account", "-date"], condition=Q(nps__isnull=False), name="daily_metric_nps_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date}"

@@ -7,12 +7,13 @@ then a bulk replace of the day's snapshots and one UPDATE copying the result ont
 
 import itertools
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Func, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Touchpoint
@@ -76,10 +77,16 @@ class MeasureSpec:
 class ModelSpec:
     model: HealthModel
     measures: list[MeasureSpec] = field(default_factory=list)
+    # The time zone touches are dated in, read once per run rather than once per account.
+    tz: tzinfo | None = None
+
+    @property
+    def total_weight(self) -> float:
+        return sum(m.weight for m in self.measures) or 1
 
     @classmethod
     def load(cls, model: HealthModel) -> "ModelSpec":
-        spec = cls(model=model)
+        spec = cls(model=model, tz=timezone.get_current_timezone())
         dimensions = list(model.dimensions.prefetch_related("measures"))
         total = sum(d.weight for d in dimensions) or 1
         for dimension in dimensions:
@@ -156,13 +163,7 @@ def metric_aggregates(as_of: date, accounts) -> dict[int, dict]:
             **(_latest_in_scan(as_of) if connection.vendor == "postgresql" else {}),
         )
     )
-    aggregates = {}
-    for row in rows:
-        for name in SCAN_LATEST:
-            if name in row:
-                row[name] = row[name][0] if row[name] else None
-        aggregates[row.pop("account_id")] = row
-    return aggregates
+    return {row.pop("account_id"): row for row in rows}
 
 
 def _latest(field_name: str, as_of: date, lookback_days: int) -> Subquery:
@@ -202,14 +203,23 @@ LATEST_FIELDS = {
 SCAN_LATEST = ("seats", "features_used_now", "features_offered_now", "open_hp", "overdue")
 
 
+class _First(Func):
+    """The first element of an array (PostgreSQL arrays count from 1): only that value travels."""
+
+    template = "(%(expressions)s)[1]"
+
+
 def _latest_in_scan(as_of: date) -> dict:
     from django.contrib.postgres.aggregates import ArrayAgg
 
     return {
-        name: ArrayAgg(
-            field_name,
-            filter=Q(**{f"{field_name}__isnull": False}) & _window(as_of, 0, LATEST_FIELDS[name][1] - 1),
-            order_by="-date",
+        name: _First(
+            ArrayAgg(
+                field_name,
+                filter=Q(**{f"{field_name}__isnull": False}) & _window(as_of, 0, LATEST_FIELDS[name][1] - 1),
+                order_by="-date",
+            ),
+            output_field=DailyMetric._meta.get_field(field_name),
         )
         for name in SCAN_LATEST
         for field_name in [LATEST_FIELDS[name][0]]
@@ -217,47 +227,83 @@ def _latest_in_scan(as_of: date) -> dict:
 
 
 def account_facts(as_of: date, accounts) -> list[dict]:
+    """Each account's facts besides its metric aggregates: the latest values the metrics scan
+    does not carry, the last touch, contacts and champion, cancellation intent and a CSM
+    override. Each comes from one grouped query over every account, joined here by account id,
+    never from a probe per account."""
     in_scan = connection.vendor == "postgresql"
-    champions = Contact.objects.filter(account=OuterRef("pk"), is_champion=True).filter(
-        Q(left_on__isnull=True) | Q(left_on__gt=as_of)
-    )
-    override = HealthOverride.objects.filter(
-        account=OuterRef("pk"), revoked_at__isnull=True, expires_on__gte=as_of, created_at__date__lte=as_of
-    ).order_by("-created_at")
+    probed = {
+        name: _latest(field_name, as_of, days)
+        for name, (field_name, days) in LATEST_FIELDS.items()
+        if not in_scan  # PostgreSQL reads them in the metrics scan and below, grouped
+    }
+    rows = list(accounts.annotate(**probed).values("pk", "value_tier", "contract_start", *probed))
+    ids = accounts.values("pk")
     end_of_day = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
-    cancellation = SignalEvent.objects.filter(
-        account=OuterRef("pk"),
-        kind=EventKind.CANCELLATION_INTENT,
-        occurred_on__lte=as_of,
-        occurred_on__gt=as_of - timedelta(days=CANCELLATION_WINDOW_DAYS),
+    last_touch = dict(
+        Touchpoint.objects.filter(account__in=ids, occurred_at__lt=end_of_day)
+        .values("account_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("account_id", "last")
     )
-    return list(
-        accounts.annotate(
-            **{
-                name: _latest(field_name, as_of, days)
-                for name, (field_name, days) in LATEST_FIELDS.items()
-                if not (in_scan and name in SCAN_LATEST)
-            },
-            last_touch=Subquery(
-                Touchpoint.objects.filter(account=OuterRef("pk"), occurred_at__lt=end_of_day)
-                .order_by("-occurred_at")
-                .values("occurred_at")[:1]
-            ),
-            has_contacts=Exists(Contact.objects.filter(account=OuterRef("pk"))),
-            has_champion=Exists(champions),
-            cancellation_intent=Exists(cancellation),
-            override_score=Subquery(override.values("score")[:1]),
-        ).values(
-            "pk",
-            "value_tier",
-            "contract_start",
-            *(name for name in LATEST_FIELDS if not (in_scan and name in SCAN_LATEST)),
-            "last_touch",
-            "has_contacts",
-            "has_champion",
-            "cancellation_intent",
-            "override_score",
+    # Account → number of its champions still there on as_of; an account with contacts is listed.
+    champions = dict(
+        Contact.objects.filter(account__in=ids)
+        .values("account_id")
+        .annotate(
+            champions=Count(
+                "pk", filter=Q(is_champion=True) & (Q(left_on__isnull=True) | Q(left_on__gt=as_of))
+            )
         )
+        .values_list("account_id", "champions")
+    )
+    cancellation = set(
+        SignalEvent.objects.filter(
+            account__in=ids,
+            kind=EventKind.CANCELLATION_INTENT,
+            occurred_on__lte=as_of,
+            occurred_on__gt=as_of - timedelta(days=CANCELLATION_WINDOW_DAYS),
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    overrides: dict[int, int] = {}
+    for account_id, score in (
+        HealthOverride.objects.filter(
+            account__in=ids, revoked_at__isnull=True, expires_on__gte=as_of, created_at__date__lte=as_of
+        )
+        .order_by("account_id", "-created_at")
+        .values_list("account_id", "score")
+    ):
+        overrides.setdefault(account_id, score)  # the latest one set
+    nps = _latest_nps(as_of, ids) if in_scan else None
+    for row in rows:
+        pk = row["pk"]
+        row["last_touch"] = last_touch.get(pk)
+        count = champions.get(pk)
+        row["has_contacts"] = count is not None
+        row["has_champion"] = bool(count)
+        row["cancellation_intent"] = pk in cancellation
+        row["override_score"] = overrides.get(pk)
+        if nps is not None:
+            row["nps_latest"] = nps.get(pk)
+    return rows
+
+
+def _latest_nps(as_of: date, ids) -> dict[int, int]:
+    """PostgreSQL: each account's latest NPS response over the last year, in one DISTINCT ON
+    read through the partial index of the rows that carry one."""
+    name, days = LATEST_FIELDS["nps_latest"]
+    return dict(
+        DailyMetric.objects.filter(
+            account__in=ids,
+            date__lte=as_of,
+            date__gt=as_of - timedelta(days=days),
+            **{f"{name}__isnull": False},
+        )
+        .order_by("account_id", "-date")
+        .distinct("account_id")
+        .values_list("account_id", name)
     )
 
 
@@ -273,8 +319,11 @@ def _trend(recent: float | None, prior: float | None) -> float | None:
     return recent / prior
 
 
-def raw_values(facts: dict, agg: dict, model: HealthModel, as_of: date) -> dict[str, float | None]:
-    """Each measure's raw value, or None when its inputs were not reported."""
+def raw_values(
+    facts: dict, agg: dict, model: HealthModel, as_of: date, tz: tzinfo | None = None
+) -> dict[str, float | None]:
+    """Each measure's raw value, or None when its inputs were not reported. `tz` is the current
+    time zone (read here when not given)."""
     raw: dict[str, float | None] = {}
     raw["login_trend"] = _trend(
         _mean(agg.get("logins_14"), agg.get("logins_14_days")),
@@ -303,7 +352,8 @@ def raw_values(facts: dict, agg: dict, model: HealthModel, as_of: date) -> dict[
     raw["invoice_overdue"] = facts["overdue"]
     cadence = model.cadence_days(facts["value_tier"])
     if facts["last_touch"] is not None:
-        last = timezone.localtime(facts["last_touch"]).date()
+        touched = facts["last_touch"]
+        last = (touched.astimezone(tz) if tz is not None else timezone.localtime(touched)).date()
     else:
         last = facts["contract_start"]
     raw["touch_recency"] = max((as_of - last).days, 0) / cadence
@@ -329,8 +379,8 @@ class Score:
 
 def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score:
     model = spec.model
-    raw = raw_values(facts, agg, model, as_of)
-    total_weight = sum(m.weight for m in spec.measures) or 1
+    raw = raw_values(facts, agg, model, as_of, spec.tz)
+    total_weight = spec.total_weight
     # A measure weighted 0 counts for nothing, data or not.
     present = [m for m in spec.measures if raw.get(m.key) is not None and m.weight > 0]
     present_weight = sum(m.weight for m in present)
@@ -338,24 +388,31 @@ def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score
     weighted = 0.0
     for m in spec.measures:
         value = raw.get(m.key)
-        entry = {"dimension": m.dimension, "raw": None, "sub": None, "weight": 0.0, "contribution": 0.0}
-        if value is not None and m.weight > 0:
-            if m.key == "ticket_anomaly" and (
-                raw["_tickets_30"] == 0 and raw["_ticket_baseline"] >= SILENCE_BASELINE_PER_MONTH
-            ):
-                sub = float(SILENCE_SCORE)
-                entry["silence"] = True
-            else:
-                sub = interpolate(float(value), m.points, m.interpolation)
-            share = m.weight / present_weight
-            entry.update(
-                raw=round(float(value), 4),
-                sub=round(sub, 2),
-                weight=round(share * 100, 2),
-                contribution=round(share * sub, 2),
-            )
-            weighted += share * sub
+        if value is None or not m.weight > 0:
+            measures[m.key] = {
+                "dimension": m.dimension,
+                "raw": None,
+                "sub": None,
+                "weight": 0.0,
+                "contribution": 0.0,
+            }
+            continue
+        silence = m.key == "ticket_anomaly" and (
+            raw["_tickets_30"] == 0 and raw["_ticket_baseline"] >= SILENCE_BASELINE_PER_MONTH
+        )
+        sub = float(SILENCE_SCORE) if silence else interpolate(float(value), m.points, m.interpolation)
+        share = m.weight / present_weight
+        entry = {
+            "dimension": m.dimension,
+            "raw": round(float(value), 4),
+            "sub": round(sub, 2),
+            "weight": round(share * 100, 2),
+            "contribution": round(share * sub, 2),
+        }
+        if silence:
+            entry["silence"] = True
         measures[m.key] = entry
+        weighted += share * sub
     last_date = agg.get("last_date")
     stale = last_date is None or (as_of - last_date).days > model.stale_after_days
     confidence = round(present_weight / total_weight, 3)
@@ -415,12 +472,16 @@ def compute_scores(
 ):
     """Scores without writing anything: used by recompute and by the model editor's preview."""
     model = model or published_model()
-    spec = ModelSpec.load(model)
     prepared = prepared or prepare(as_of=as_of, external_id=external_id)
-    return {
-        facts["pk"]: score_account(facts, prepared.aggregates.get(facts["pk"], {}), spec, as_of)
-        for facts in prepared.facts
-    }
+    return dict(iter_scores(as_of=as_of, spec=ModelSpec.load(model), prepared=prepared))
+
+
+def iter_scores(*, as_of: date, spec: ModelSpec, prepared: "Prepared") -> Iterator[tuple[int, Score]]:
+    """(account pk, score) one account at a time, so a writer can stream them as they come."""
+    aggregates = prepared.aggregates
+    for facts in prepared.facts:
+        pk = facts["pk"]
+        yield pk, score_account(facts, aggregates.get(pk, {}), spec, as_of)
 
 
 def with_latest(facts: dict, agg: dict) -> dict:
@@ -435,18 +496,20 @@ def recompute_health(*, as_of: date | None = None, external_id: str | None = Non
     """Score every customer on `as_of` (default today) and replace that day's snapshots.
 
     Idempotent: a rerun for the same day replaces its snapshots, one per account and day.
+    Snapshots are written as accounts are scored: on PostgreSQL the server stores each batch
+    while the next is being scored.
     """
     as_of = as_of or timezone.localdate()
     model = published_model()
     prepared = prepare(as_of=as_of, external_id=external_id)
-    results = compute_scores(as_of=as_of, model=model, prepared=prepared)
     stale_snapshots = HealthSnapshot.objects.filter(date=as_of)
     if external_id:
         stale_snapshots = stale_snapshots.filter(account__external_id=external_id)
     stale_snapshots.delete()
-    write_snapshots(as_of=as_of, model=model, results=results)
+    scores = iter_scores(as_of=as_of, spec=ModelSpec.load(model), prepared=prepared)
+    scored = write_snapshots(as_of=as_of, model=model, results=scores)
     copy_latest_to_accounts(as_of=as_of, external_id=external_id)
-    return RunResult(as_of=as_of, model_version=model.version, scored=len(results), prepared=prepared)
+    return RunResult(as_of=as_of, model_version=model.version, scored=scored, prepared=prepared)
 
 
 SNAPSHOT_COLUMNS = (
@@ -463,18 +526,27 @@ SNAPSHOT_COLUMNS = (
 )
 
 
-def write_snapshots(*, as_of: date, model: HealthModel, results: dict) -> None:
-    """Insert the day's snapshots: COPY on PostgreSQL (tens of thousands a second), bulk
-    INSERTs elsewhere."""
+def write_snapshots(
+    *, as_of: date, model: HealthModel, results: dict[int, Score] | Iterable[tuple[int, Score]]
+) -> int:
+    """Insert the day's snapshots, from a dict or a stream of (account pk, score); returns how
+    many. COPY on PostgreSQL (tens of thousands a second), bulk INSERTs elsewhere."""
+    pairs = results.items() if isinstance(results, dict) else results
+    written = 0
     if connection.vendor == "postgresql":
+        # Compact and without the circular-reference check: stored as jsonb, the same value.
+        dumps = json.JSONEncoder(check_circular=False, separators=(",", ":")).encode
+        with connection.cursor() as cursor:
+            _fast_toast_compression(cursor)
         with (
             connection.cursor() as cursor,
             cursor.copy(
                 f"COPY {HealthSnapshot._meta.db_table} ({', '.join(SNAPSHOT_COLUMNS)}) FROM STDIN"
             ) as copy,
         ):
-            for pk, r in results.items():
-                copy.write_row(
+            write_row = copy.write_row
+            for pk, r in pairs:
+                write_row(
                     (
                         pk,
                         as_of,
@@ -485,33 +557,49 @@ def write_snapshots(*, as_of: date, model: HealthModel, results: dict) -> None:
                         r.confidence,
                         r.stale,
                         r.override,
-                        json.dumps(r.measures),
+                        dumps(r.measures),
                     )
                 )
-        return
-    HealthSnapshot.objects.bulk_create(
-        (
-            HealthSnapshot(
-                account_id=pk,
-                date=as_of,
-                model=model,
-                score=r.score,
-                computed_score=r.computed_score,
-                tier=r.tier,
-                confidence=r.confidence,
-                stale=r.stale,
-                override=r.override,
-                measures=r.measures,
-            )
-            for pk, r in results.items()
-        ),
-        batch_size=2000,
+                written += 1
+        return written
+    snapshots = (
+        HealthSnapshot(
+            account_id=pk,
+            date=as_of,
+            model=model,
+            score=r.score,
+            computed_score=r.computed_score,
+            tier=r.tier,
+            confidence=r.confidence,
+            stale=r.stale,
+            override=r.override,
+            measures=r.measures,
+        )
+        for pk, r in pairs
     )
+    while batch := list(itertools.islice(snapshots, 2000)):
+        HealthSnapshot.objects.bulk_create(batch)
+        written += len(batch)
+    return written
+
+
+def _fast_toast_compression(cursor) -> None:
+    """Snapshots' measures (about 1.5 KB of JSON each) are compressed as they are stored: with
+    lz4 when the server has it, about twice as fast as the default pglz, for this transaction."""
+    cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+    row = cursor.fetchone()
+    if row and row[0]:
+        cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
 
 
 def copy_latest_to_accounts(*, as_of: date, external_id: str | None = None) -> int:
     """One UPDATE: each account scored on `as_of` gets that score, its tier and 7-day change,
-    unless it already holds a later day's score (recomputing the past leaves today alone)."""
+    unless it already holds a later day's score (recomputing the past leaves today alone).
+
+    On PostgreSQL the snapshots are joined in (UPDATE … FROM), not probed once per column and
+    account."""
+    if connection.vendor == "postgresql":
+        return _copy_latest_joined(as_of=as_of, external_id=external_id)
     today = HealthSnapshot.objects.filter(account=OuterRef("pk"), date=as_of)
     week_ago = HealthSnapshot.objects.filter(account=OuterRef("pk"), date=as_of - timedelta(days=7))
     accounts = Account.objects.filter(Exists(today)).filter(
@@ -526,3 +614,29 @@ def copy_latest_to_accounts(*, as_of: date, external_id: str | None = None) -> i
         health_delta_7d=score_now - Subquery(week_ago.values("score")[:1]),
         health_scored_on=as_of,
     )
+
+
+def _copy_latest_joined(*, as_of: date, external_id: str | None) -> int:
+    quote = connection.ops.quote_name
+    accounts, snapshots = quote(Account._meta.db_table), quote(HealthSnapshot._meta.db_table)
+    column = {
+        name: quote(Account._meta.get_field(name).column)
+        for name in ("health_score", "health_tier", "health_delta_7d", "health_scored_on", "external_id")
+    }
+    only_one = f"AND a.{column['external_id']} = %(external_id)s" if external_id else ""
+    sql = f"""
+        UPDATE {accounts} AS a
+        SET {column["health_score"]} = t.score,
+            {column["health_tier"]} = t.tier,
+            {column["health_delta_7d"]} = t.score - w.score,
+            {column["health_scored_on"]} = %(as_of)s
+        FROM {snapshots} AS t
+        LEFT JOIN {snapshots} AS w ON w.account_id = t.account_id AND w.date = %(week_ago)s
+        WHERE t.account_id = a.id AND t.date = %(as_of)s
+          AND (a.{column["health_scored_on"]} IS NULL OR a.{column["health_scored_on"]} <= %(as_of)s)
+          {only_one}
+    """  # noqa: S608 - every name is ours and quoted; the values are parameters
+    params = {"as_of": as_of, "week_ago": as_of - timedelta(days=7), "external_id": external_id}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
+from kombu import pools
 
 from accounts.models import Account
 from csworkbench.celery import app
@@ -61,6 +62,9 @@ def forget_cached_backend() -> None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps producer pools per connection in a global registry; a closed one would be
+    # handed out again to the next test that talks to the same broker.
+    pools.reset()
 
 
 @pytest.mark.worker
@@ -73,3 +77,44 @@ def test_the_seed_task_runs_on_a_real_worker(redis_worker):
     assert result.successful()
     assert counts["accounts"] == Account.objects.count() >= 25
     assert counts["contacts"] > 0
+
+
+@pytest.mark.worker
+def test_the_nightly_run_queues_the_rules_which_fire_on_the_worker(redis_worker):
+    """Scoring and then the rules, chained through the broker: the rule's task appears."""
+    import time
+
+    from django.utils import timezone
+
+    from health.tasks import nightly_health_run
+    from playbooks.models import Rule, RuleFiring, Task
+    from tests.factories import AccountFactory, UserFactory
+    from tests.health_factories import SignalEventFactory
+
+    today = timezone.localdate()
+    owner = UserFactory(roles=["csm"])
+    account = AccountFactory(owner=owner)
+    SignalEventFactory(account=account, kind="cancellation_intent", occurred_on=today)
+    Rule.objects.create(
+        name="Cancellation voiced",
+        is_enabled=True,
+        condition_kind="event",
+        event_kind="cancellation_intent",
+        days=1,
+        set_risk_level="high",
+        task_title="Call the decision maker",
+        task_due_amount=4,
+        task_due_unit="business_hours",
+    )
+
+    result = nightly_health_run.delay(today.isoformat())
+    assert result.get(timeout=60)["scored"] >= 1
+
+    deadline = time.monotonic() + 60
+    while not Task.objects.filter(account=account).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    task = Task.objects.get(account=account)
+    assert task.title == "Call the decision maker" and task.assignee == owner
+    assert RuleFiring.objects.filter(account=account, fired_on=today).count() == 1
+    account.refresh_from_db()
+    assert account.risk_level == "high"

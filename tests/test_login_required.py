@@ -16,6 +16,8 @@ PUBLIC = {
     "/i18n/setlang/",
     # The integration API authenticates every request by its bearer token, not by a session.
     "/api/v1/metrics",
+    # The exit-interview survey: reached by a signed one-time link sent to the customer.
+    "/survey/x/",
 }
 
 SAMPLE = {"int": "1", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000001", "path": "x"}

@@ -10,9 +10,12 @@ document.addEventListener("change", (event) => {
 // so keyboard and screen-reader users land where the change happened.
 document.addEventListener("htmx:afterSettle", (event) => {
   const target = event.detail.elt;
-  const focusable = target.querySelector?.(".has-error input, .has-error select, .has-error textarea, .is-new");
+  // A queue action removes the row whose button had focus: land on the status line instead.
+  const focusable = target.querySelector?.(
+    ".has-error input, .has-error select, .has-error textarea, .is-new, .queue-status .message"
+  );
   if (focusable) {
-    if (!focusable.hasAttribute("tabindex") && focusable.classList.contains("is-new")) {
+    if (!focusable.hasAttribute("tabindex") && !focusable.matches("input, select, textarea")) {
       focusable.setAttribute("tabindex", "-1");
     }
     focusable.focus();

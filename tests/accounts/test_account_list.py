@@ -98,7 +98,7 @@ def test_the_query_count_does_not_grow_with_the_rows(
     client = client_for(maria_manager)
     AccountFactory.create_batch(3, owner=alice_csm)
     client.get(URL)  # warm the session and the user's roles
-    with django_assert_num_queries(6) as few:
+    with django_assert_num_queries(7) as few:
         client.get(URL)
     AccountFactory.create_batch(20, owner=bob_other_csm)
     with django_assert_num_queries(len(few.captured_queries)):

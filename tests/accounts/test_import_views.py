@@ -184,6 +184,21 @@ def test_the_progress_partial_is_a_fragment_that_polls_while_running(client_for,
     assert "hx-trigger" not in finished.content.decode()
 
 
+def test_a_job_whose_worker_stopped_is_shown_failed_after_a_while(client_for, maria_manager):
+    job = make_job(maria_manager, status="running", total_rows=200, processed_rows=50)
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(hours=1))
+    content = client_for(maria_manager).get(reverse("imports:detail", args=[job.pk])).content.decode()
+    assert "stopped without finishing" in content
+    assert "hx-trigger" not in content  # no longer polls
+    job.refresh_from_db()
+    assert (job.status, job.error_count) == ("failed", 1)
+    other = make_job(maria_manager, status="running")
+    ImportJob.objects.filter(pk=other.pk).update(finished_at=timezone.now() - timedelta(hours=1))
+    assert client_for(maria_manager).get(LIST).status_code == 200  # the list finds it too
+    other.refresh_from_db()
+    assert other.status == "failed"
+
+
 def test_a_file_over_the_limit_is_a_field_error(client_for, maria_manager, settings):
     settings.IMPORT_MAX_BYTES = 100
     response = upload(client_for(maria_manager), GOOD)
@@ -232,7 +247,7 @@ def test_the_list_shows_recent_imports_with_a_constant_number_of_queries(
     client = client_for(maria_manager)
     make_job(maria_manager)
     client.get(LIST)  # warm the session and the role cache
-    with django_assert_num_queries(4) as one:
+    with django_assert_num_queries(5) as one:
         client.get(LIST)
     for n in range(6):
         make_job(UserFactory(username=f"uploader{n}"), status="done", loaded_rows=n)

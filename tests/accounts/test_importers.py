@@ -585,3 +585,95 @@ def test_a_bad_row_after_many_good_ones_stages_nothing_on_postgresql(acme):
     result = load("metrics", "account,date,logins\n" + "\n".join(rows) + "\n")
     assert errors_of(result) == [(301, "date")]
     assert not DailyMetric.objects.exists()
+
+
+def test_new_metric_rows_copy_straight_into_the_table_on_postgresql(acme, zeta):
+    needs(connection.vendor == "postgresql", "the COPY path runs on PostgreSQL only")
+    # Columns in another order, Windows line ends, no line end after the last row.
+    content = (
+        "date,nps,account,logins,csat_count,csat_sum\r\n"
+        f"{YESTERDAY},9,ACME-1,3,2,7\r\n"
+        f"{TWO_DAYS_AGO},,ZETA-2,0,,\r\n"
+        f"{TWO_DAYS_AGO},10,ACME-1,,,"
+    )
+    result = load("metrics", content)
+    assert result.ok, result.errors
+    assert (result.rows, result.created, result.updated, result.unchanged) == (3, 3, 0, 0)
+    rows = DailyMetric.objects.order_by("account__external_id", "date").values_list(
+        "account__external_id", "date", "logins", "nps", "csat_count", "csat_sum", "active_users"
+    )
+    assert [(a, d.isoformat(), *rest) for a, d, *rest in rows] == [
+        ("ACME-1", TWO_DAYS_AGO, None, 10, None, None, None),
+        ("ACME-1", YESTERDAY, 3, 9, 2, 7, None),
+        ("ZETA-2", TWO_DAYS_AGO, 0, None, None, None, None),
+    ]
+
+
+def test_a_row_stored_meanwhile_falls_back_to_the_merge(acme, monkeypatch):
+    needs(connection.vendor == "postgresql", "the COPY path runs on PostgreSQL only")
+    from accounts import importers
+
+    DailyMetricFactory(account=acme, date=YESTERDAY, logins=1, nps=5)
+    # As if the row had been stored between the check and the COPY.
+    monkeypatch.setattr(importers, "_metrics_stored_between", lambda first, last: False)
+    result = load("metrics", f"account,date,logins\nACME-1,{YESTERDAY},4\nACME-1,{TWO_DAYS_AGO},2\n")
+    assert result.ok, result.errors
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
+    assert DailyMetric.objects.get(account=acme, date=YESTERDAY).nps == 5  # not reported: kept
+    assert DailyMetric.objects.get(account=acme, date=YESTERDAY).logins == 4
+
+
+def test_line_numbers_stay_right_around_quoted_and_odd_rows_in_a_metrics_file(acme, zeta):
+    rows = [
+        f"ACME-1,{YESTERDAY},1,",
+        f'"ZETA-2",{YESTERDAY},2,"a\nb"',  # quoted, over two lines: a bad nps
+        "",
+        f"ACME-1,{TWO_DAYS_AGO},x,11",  # two bad cells on line 6
+        f"NOPE-9,{YESTERDAY},3,",
+        f"ACME-1,{YESTERDAY},4,",  # the same account and day as line 2
+        f" ZETA-2 ,{TWO_DAYS_AGO}, 5 ,10",  # spaces: fine
+    ]
+    result = load("metrics", "account,date,logins,nps\n" + "\n".join(rows) + "\n")
+    assert errors_of(result) == [(3, "nps"), (6, "logins"), (6, "nps"), (7, "account"), (8, "date")]
+    assert "Line 2" in result.errors[-1]["reason"]
+    assert result.rows == 6
+    assert not DailyMetric.objects.exists()
+
+
+def test_a_line_the_csv_module_cannot_read_is_named_in_a_metrics_file(acme):
+    huge = "9" * 200_000  # past the csv module's field limit
+    content = f'account,date,logins\nACME-1,{YESTERDAY},"1\n"\nACME-1,{TWO_DAYS_AGO},{huge}\n'
+    result = load("metrics", content)
+    assert errors_of(result) == [(4, "")]
+    assert "cannot be read as CSV" in result.errors[0]["reason"]
+    assert not DailyMetric.objects.exists()
+
+
+def test_a_job_left_running_by_a_stopped_worker_is_failed_after_a_while(maria_manager):
+    from accounts.importers import STALLED_AFTER, fail_stalled_jobs
+    from accounts.models import ImportJob
+
+    now = timezone.now()
+    lost = ImportJob.objects.create(
+        kind="metrics", original_name="lost.csv", status="running", finished_at=now - STALLED_AFTER * 2
+    )
+    legacy = ImportJob.objects.create(  # started before jobs recorded a sign of life
+        kind="metrics", original_name="old.csv", status="running", created_at=now - STALLED_AFTER * 2
+    )
+    alive = ImportJob.objects.create(
+        kind="metrics", original_name="busy.csv", status="running", finished_at=now - STALLED_AFTER / 2
+    )
+    waiting = ImportJob.objects.create(
+        kind="metrics", original_name="later.csv", status="pending", created_at=now - STALLED_AFTER * 2
+    )
+    assert fail_stalled_jobs() == 2
+    for job in (lost, legacy, alive, waiting):
+        job.refresh_from_db()
+    assert (lost.status, legacy.status, alive.status, waiting.status) == (
+        "failed",
+        "failed",
+        "running",
+        "pending",
+    )
+    assert lost.error_count == 1 and "stopped without finishing" in lost.errors[0]["reason"]
+    assert lost.finished_at > now - timedelta(minutes=1)

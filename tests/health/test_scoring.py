@@ -226,3 +226,35 @@ def test_the_command_reports_bad_arguments(acme):
     with pytest.raises(CommandError, match="No account"):
         call_command("recompute_health", "--account", "NOPE")
     assert not Account.objects.exclude(health_score=None).exists()
+
+
+def test_the_facts_read_for_all_accounts_at_once_pick_the_right_rows(acme, alice_csm):
+    # The latest NPS of the year, even from before the 150-day metrics window; not an older one.
+    metrics(acme, 300, 300, nps=3)
+    metrics(acme, 200, 200, nps=9)
+    metrics(acme, 1, 1, invoice_days_overdue=0)
+    # Of two live overrides, the one set last; a revoked one counts for nothing.
+    for score, set_days_ago, revoked in ((20, 5, None), (70, 2, None), (90, 1, timezone.now())):
+        HealthOverride.objects.create(
+            account=acme,
+            score=score,
+            reason="r",
+            expires_on=days_ago(-10),
+            created_by=alice_csm,
+            created_at=timezone.now() - timedelta(days=set_days_ago),
+            revoked_at=revoked,
+        )
+    # A second account: its champion left, an older touch only, and no NPS within the year.
+    other = AccountFactory(value_tier="C", contract_start=days_ago(400))
+    ContactFactory(account=other, is_champion=True, left_on=days_ago(3))
+    TouchpointFactory(account=other, occurred_at=timezone.now() - timedelta(days=60))
+    TouchpointFactory(account=other, occurred_at=timezone.now() + timedelta(days=2))  # not yet
+    metrics(other, 400, 400, nps=10)
+    metrics(other, 1, 1, invoice_days_overdue=0)
+    recompute_health(as_of=TODAY)
+    mine, theirs = snapshot(acme), snapshot(other)
+    assert mine.measures["latest_nps"]["raw"] == 9.0
+    assert (mine.score, mine.override) == (70, "csm")
+    assert theirs.measures["latest_nps"]["raw"] is None
+    assert theirs.measures["champion_present"]["raw"] == 0.0
+    assert theirs.measures["touch_recency"]["raw"] == 2.0  # 60 days over a 30-day cadence

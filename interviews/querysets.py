@@ -1,0 +1,68 @@
+"""Reads for the interviewer's workspace and the taxonomy editor: annotations, not loops."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Account, AccountStatus
+from health.models import EventKind, SignalEvent
+from health.scoring import CANCELLATION_WINDOW_DAYS
+
+from .models import ExitInterview, InterviewStatus, ReasonCategory, SubReason
+
+
+def open_cancellation_intent(today: date | None = None) -> Exists:
+    """The account voiced cancellation intent recently enough that scoring still counts it."""
+    today = today or timezone.localdate()
+    return Exists(
+        SignalEvent.objects.filter(
+            account=OuterRef("pk"),
+            kind=EventKind.CANCELLATION_INTENT,
+            occurred_on__lte=today,
+            occurred_on__gt=today - timedelta(days=CANCELLATION_WINDOW_DAYS),
+        )
+    )
+
+
+def interviewable_accounts(today: date | None = None) -> QuerySet[Account]:
+    """Churned accounts, and active ones that are churning: cancellation intent still open."""
+    return Account.objects.filter(
+        Q(status=AccountStatus.CHURNED) | Q(status=AccountStatus.ACTIVE) & open_cancellation_intent(today)
+    )
+
+
+def awaiting_interview(user: Any, today: date | None = None) -> QuerySet[Account]:
+    """Accounts with no interview yet that `user` may interview (never their own), oldest churn
+    first; churning accounts, which have no churn date yet, come last."""
+    return (
+        interviewable_accounts(today)
+        .filter(exit_interview__isnull=True)
+        .exclude(owner=user)
+        .select_related("owner")
+        .order_by(F("churned_on").asc(nulls_last=True), "name", "pk")
+    )
+
+
+def interviews_of(user: Any) -> QuerySet[ExitInterview]:
+    return ExitInterview.objects.filter(interviewer=user).select_related("account", "primary_category")
+
+
+def drafts_of(user: Any) -> QuerySet[ExitInterview]:
+    return interviews_of(user).filter(status=InterviewStatus.DRAFT).order_by("-updated_at", "-pk")
+
+
+def done_by(user: Any) -> QuerySet[ExitInterview]:
+    return interviews_of(user).filter(status=InterviewStatus.DONE).order_by("-completed_at", "-pk")
+
+
+def taxonomy_with_use() -> QuerySet[ReasonCategory]:
+    """Every category with its sub-reasons, each counted by the interviews that name it."""
+    sub_reasons = SubReason.objects.annotate(uses=Count("interviews", distinct=True)).order_by(
+        "position", "key"
+    )
+    return ReasonCategory.objects.annotate(
+        primary_uses=Count("primary_interviews", distinct=True),
+        secondary_uses=Count("secondary_interviews", distinct=True),
+    ).prefetch_related(Prefetch("sub_reasons", queryset=sub_reasons))

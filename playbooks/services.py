@@ -1,0 +1,505 @@
+"""Every write to playbooks, runs and tasks goes through these functions.
+
+Who does a task: CSM, sales and product steps go to the account's owner (the CSM convenes the
+squad); CS lead and executive steps go to the first manager of the owner's team. Due times are
+business time on the assignee's team calendar (the owner's, for unassigned work).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, RiskLevel, Tag
+from accounts.roles import Role, has_role
+from csworkbench.models import AuditEvent, record_audit
+
+from .business_time import BusinessCalendar, SlaUnit, default_calendar, due_at
+from .models import (
+    OPEN_STATUSES,
+    MatrixRow,
+    NotificationKind,
+    OwnerRole,
+    Playbook,
+    PlaybookRun,
+    PlaybookStep,
+    Priority,
+    RunStatus,
+    Task,
+    TaskStatus,
+    Team,
+)
+
+User = get_user_model()
+
+PRIORITY_FOR_RISK = {
+    RiskLevel.HIGH: Priority.URGENT,
+    RiskLevel.MEDIUM: Priority.HIGH,
+    RiskLevel.LOW: Priority.NORMAL,
+}
+LEAD_ROLES = (OwnerRole.LEAD, OwnerRole.EXECUTIVE)
+
+
+class TaskStateError(ValidationError):
+    """The task is no longer in a state that allows this (someone else acted first)."""
+
+
+# --- teams, calendars and managers -------------------------------------------------------------
+
+
+class TeamDirectory:
+    """Teams, calendars and managers for a set of users, read in three queries, so batch work
+    (rules over thousands of accounts) never asks per account."""
+
+    def __init__(self, user_ids: Iterable[int | None] | None = None):
+        teams = Team.objects.prefetch_related("holidays", "managers", "members")
+        if user_ids is not None:
+            teams = teams.filter(members__in=[u for u in user_ids if u]).distinct()
+        self.team_of: dict[int, Team] = {}
+        self.calendar_of_team: dict[int, BusinessCalendar] = {}
+        for team in teams.order_by("name"):
+            self.calendar_of_team[team.pk] = team.calendar()
+            for member in team.members.all():
+                self.team_of.setdefault(member.pk, team)
+        self._fallback_managers: list | None = None
+
+    def team(self, user_id: int | None) -> Team | None:
+        return self.team_of.get(user_id) if user_id else None
+
+    def calendar(self, user_id: int | None) -> BusinessCalendar:
+        team = self.team(user_id)
+        return self.calendar_of_team[team.pk] if team else default_calendar()
+
+    def managers(self, user_id: int | None) -> list:
+        """The managers of the user's team; with no team, every manager (a small install)."""
+        team = self.team(user_id)
+        if team is not None:
+            managers = sorted(team.managers.all(), key=lambda m: m.pk)
+            if managers:
+                return managers
+        if self._fallback_managers is None:
+            self._fallback_managers = list(
+                User.objects.filter(groups__name=Role.MANAGER, is_active=True).order_by("pk")
+            )
+        return self._fallback_managers
+
+
+def calendar_for(user: Any) -> BusinessCalendar:
+    return TeamDirectory([getattr(user, "pk", None)]).calendar(getattr(user, "pk", None))
+
+
+def assignee_for(*, account: Account, owner_role: str, directory: TeamDirectory):
+    if owner_role in LEAD_ROLES:
+        managers = directory.managers(account.owner_id)
+        if managers:
+            return managers[0]
+    return account.owner
+
+
+def can_manage_team_of(manager: Any, user_id: int | None) -> bool:
+    if has_role(manager, Role.ADMIN):
+        return True
+    if not has_role(manager, Role.MANAGER):
+        return False
+    managed = Team.objects.filter(managers=manager)
+    if not managed.exists():
+        return True
+    return user_id is not None and managed.filter(members__pk=user_id).exists()
+
+
+# --- playbooks ---------------------------------------------------------------------------------
+
+
+def build_run_tasks(
+    *,
+    account: Account,
+    playbook: Playbook,
+    run: PlaybookRun,
+    start: datetime,
+    directory: TeamDirectory,
+    created_by: Any = None,
+    rule: Any = None,
+) -> list[Task]:
+    """The run's tasks, one per step, unsaved (callers bulk-create them)."""
+    risk = playbook.risk_level or account.risk_level
+    tasks = []
+    for step in playbook.steps.all():
+        assignee = assignee_for(account=account, owner_role=step.owner_role, directory=directory)
+        # A manager is often in no team as a member: their steps count on the owner's calendar.
+        on_team = assignee is not None and directory.team(assignee.pk) is not None
+        calendar = directory.calendar(assignee.pk if on_team else account.owner_id)
+        tasks.append(
+            Task(
+                account=account,
+                run=run,
+                step=step,
+                rule=rule,
+                title=step.title,
+                guidance=step.guidance,
+                kind=step.kind,
+                email_template=step.email_template,
+                needs_approval=step.needs_approval,
+                assignee=assignee,
+                owner_role=step.owner_role,
+                risk_level=risk,
+                priority=PRIORITY_FOR_RISK.get(risk, Priority.NORMAL),
+                due_at=due_at(start, step.due_offset_hours, SlaUnit.BUSINESS_HOURS, calendar),
+                created_at=start,
+                created_by=created_by,
+            )
+        )
+    return tasks
+
+
+@transaction.atomic
+def start_playbook(
+    *,
+    account: Account,
+    playbook: Playbook,
+    started_by: Any = None,
+    rule: Any = None,
+    now: datetime | None = None,
+) -> PlaybookRun:
+    """Start a playbook on an account: one run, a task per step in the owners' queues, due in
+    business time. A playbook already running on the account is not started twice."""
+    if started_by is not None and not Account.objects.editable_by(started_by).filter(pk=account.pk).exists():
+        raise PermissionDenied(_("You may not start playbooks on this account."))
+    if not playbook.is_active:
+        raise ValidationError(_("This playbook is switched off."))
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            run = PlaybookRun.objects.create(
+                account=account, playbook=playbook, started_by=started_by, rule=rule, started_at=now
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("“%(playbook)s” is already running on this account.") % {"playbook": playbook}
+        ) from None
+    directory = TeamDirectory([account.owner_id])
+    tasks = Task.objects.bulk_create(
+        build_run_tasks(
+            account=account,
+            playbook=playbook,
+            run=run,
+            start=now,
+            directory=directory,
+            created_by=started_by,
+            rule=rule,
+        )
+    )
+    if playbook.risk_level and playbook.risk_level != account.risk_level:
+        set_risk_level(account=account, risk_level=playbook.risk_level, now=now)
+    record_audit(
+        actor=started_by,
+        action="playbook.start",
+        account=account,
+        target=playbook.name,
+        tasks=len(tasks),
+        rule=rule.name if rule else "",
+    )
+    notify_assignees(tasks=tasks, actor=started_by)
+    return run
+
+
+def set_risk_level(*, account: Account, risk_level: str, now: datetime | None = None) -> None:
+    Account.objects.filter(pk=account.pk).update(
+        risk_level=risk_level, risk_level_set_at=now or timezone.now()
+    )
+    account.risk_level = risk_level
+
+
+def add_tag(*, account_ids: Iterable[int], name: str) -> None:
+    tag, _created = Tag.objects.get_or_create(name=name)
+    through = Account.tags.through
+    existing = set(
+        through.objects.filter(tag=tag, account_id__in=account_ids).values_list("account_id", flat=True)
+    )
+    through.objects.bulk_create(
+        [through(account_id=pk, tag=tag) for pk in account_ids if pk not in existing], ignore_conflicts=True
+    )
+
+
+def notify_assignees(*, tasks: Iterable[Task], actor: Any = None) -> None:
+    """Tell each assignee what landed in their queue, one notification per person."""
+    from .notifications import notify
+
+    by_user: dict[int, list[Task]] = {}
+    users = {}
+    for task in tasks:
+        if task.assignee_id and task.assignee_id != getattr(actor, "pk", None):
+            by_user.setdefault(task.assignee_id, []).append(task)
+            users[task.assignee_id] = task.assignee
+    for user_id, user_tasks in by_user.items():
+        first = user_tasks[0]
+        notify(
+            recipients=[users[user_id]],
+            kind=NotificationKind.TASK_ASSIGNED,
+            title=_("%(count)s new task(s) on %(account)s")
+            % {"count": len(user_tasks), "account": first.account},
+            body="\n".join(f"· {t.title}" for t in user_tasks),
+            url=reverse("accounts:detail", args=[first.account_id]),
+            account=first.account,
+        )
+
+
+def start_standard_response(*, account: Account, risk_level: str, started_by: Any = None) -> PlaybookRun:
+    """Start the playbook behind the intervention matrix's row for this risk level."""
+    row = MatrixRow.objects.select_related("playbook").get(risk_level=risk_level)
+    return start_playbook(account=account, playbook=row.playbook, started_by=started_by)
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+
+def _check_can_work(task: Task, user: Any) -> None:
+    if not Task.objects.workable_by(user).filter(pk=task.pk).exists():
+        raise PermissionDenied(_("You may not change this task."))
+
+
+def _transition(task: Task, *, allowed: Iterable[str], **changes: Any) -> Task:
+    """A conditional UPDATE: only one of two racing requests changes the row."""
+    updated = Task.objects.filter(pk=task.pk, status__in=list(allowed)).update(**changes)
+    if not updated:
+        task.refresh_from_db()
+        raise TaskStateError(
+            _("This task is already %(status)s.") % {"status": task.get_status_display().lower()}
+        )
+    for name, value in changes.items():
+        setattr(task, name, value)
+    return task
+
+
+@transaction.atomic
+def complete_task(
+    *, task: Task, user: Any, outcome: str, note: str = "", now: datetime | None = None
+) -> Task:
+    """Mark a task done with its outcome. A step that needs approval is signed off by a CS lead."""
+    _check_can_work(task, user)
+    if task.needs_approval and not has_role(user, Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied(_("A CS lead signs this step off. Ask for sign-off instead."))
+    now = now or timezone.now()
+    _transition(
+        task,
+        allowed=OPEN_STATUSES,
+        status=TaskStatus.DONE,
+        outcome=outcome,
+        outcome_note=note,
+        completed_at=now,
+        completed_by=user,
+        snoozed_until=None,
+    )
+    record_audit(actor=user, action="task.done", account=task.account, target=task.title, outcome=outcome)
+    if task.run_id:
+        finish_run_if_done(task.run_id, now=now)
+    return task
+
+
+def finish_run_if_done(run_id: int, *, now: datetime) -> None:
+    if not Task.objects.filter(run_id=run_id, status__in=OPEN_STATUSES).exists():
+        PlaybookRun.objects.filter(pk=run_id, status=RunStatus.ACTIVE).update(
+            status=RunStatus.COMPLETED, finished_at=now
+        )
+
+
+@transaction.atomic
+def snooze_task(*, task: Task, user: Any, until: datetime) -> Task:
+    _check_can_work(task, user)
+    if until <= timezone.now():
+        raise ValidationError({"until": _("Snooze until a time in the future.")})
+    _transition(task, allowed=OPEN_STATUSES, status=TaskStatus.SNOOZED, snoozed_until=until)
+    record_audit(
+        actor=user, action="task.snooze", account=task.account, target=task.title, until=until.isoformat()
+    )
+    return task
+
+
+def wake_snoozed_tasks(*, now: datetime | None = None) -> int:
+    """Snoozed tasks whose time has come go back to open (one UPDATE)."""
+    now = now or timezone.now()
+    return Task.objects.filter(status=TaskStatus.SNOOZED, snoozed_until__lte=now).update(
+        status=TaskStatus.OPEN, snoozed_until=None
+    )
+
+
+@transaction.atomic
+def cancel_task(*, task: Task, user: Any, note: str = "") -> Task:
+    _check_can_work(task, user)
+    _transition(
+        task, allowed=OPEN_STATUSES, status=TaskStatus.CANCELLED, outcome_note=note, snoozed_until=None
+    )
+    record_audit(actor=user, action="task.cancel", account=task.account, target=task.title)
+    if task.run_id:
+        finish_run_if_done(task.run_id, now=timezone.now())
+    return task
+
+
+@transaction.atomic
+def reassign_task(*, task: Task, manager: Any, assignee: Any) -> Task:
+    """Managers move work between the CSMs of their teams."""
+    if not can_manage_team_of(manager, task.assignee_id) or not can_manage_team_of(manager, assignee.pk):
+        raise PermissionDenied(_("You may reassign only within the teams you manage."))
+    if not has_role(assignee, Role.CSM, Role.MANAGER):
+        raise ValidationError({"assignee": _("Tasks go to CSMs or managers.")})
+    previous = task.assignee
+    _transition(task, allowed=OPEN_STATUSES, assignee=assignee)
+    record_audit(
+        actor=manager,
+        action="task.reassign",
+        account=task.account,
+        target=task.title,
+        previous=getattr(previous, "username", ""),
+        assignee=assignee.username,
+    )
+    task.assignee = assignee
+    notify_assignees(tasks=[task], actor=manager)
+    return task
+
+
+@transaction.atomic
+def request_signoff(*, task: Task, user: Any) -> Task:
+    from .notifications import notify
+
+    _check_can_work(task, user)
+    if not task.needs_approval:
+        raise ValidationError(_("This step needs no sign-off."))
+    _transition(task, allowed=OPEN_STATUSES, approval_requested_at=timezone.now())
+    notify(
+        recipients=TeamDirectory([task.account.owner_id]).managers(task.account.owner_id),
+        kind=NotificationKind.APPROVAL_REQUESTED,
+        title=_("Sign-off requested: %(task)s on %(account)s")
+        % {"task": task.title, "account": task.account},
+        url=reverse("playbooks:team_queue"),
+        account=task.account,
+        email=True,
+    )
+    record_audit(actor=user, action="task.request_signoff", account=task.account, target=task.title)
+    return task
+
+
+@transaction.atomic
+def create_task(
+    *,
+    account: Account,
+    title: str,
+    created_by: Any,
+    due: datetime,
+    assignee: Any = None,
+    guidance: str = "",
+    priority: int = Priority.NORMAL,
+) -> Task:
+    """A one-off task, outside any playbook."""
+    if not Account.objects.editable_by(created_by).filter(pk=account.pk).exists():
+        raise PermissionDenied(_("You may not add tasks to this account."))
+    task = Task.objects.create(
+        account=account,
+        title=title,
+        guidance=guidance,
+        assignee=assignee or account.owner,
+        owner_role=OwnerRole.CSM,
+        risk_level=account.risk_level,
+        priority=priority,
+        due_at=due,
+        created_by=created_by,
+    )
+    record_audit(actor=created_by, action="task.create", account=account, target=title)
+    return task
+
+
+# --- SLA breaches ------------------------------------------------------------------------------
+
+
+def escalate_breaches(*, now: datetime | None = None) -> int:
+    """Find open tasks past due that nobody escalated yet, mark them, and tell the managers of
+    the assignee's team (in the app, by email and in the team's chat). Safe to run often and
+    concurrently: each breach is claimed once."""
+    from .notifications import notify
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Rows another escalation run holds are skipped (PostgreSQL), so two runs never claim
+        # the same breach; the claim itself is one UPDATE for the whole batch.
+        claimed = list(
+            Task.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=TaskStatus.OPEN, due_at__lt=now, breached_at__isnull=True)
+            .select_related("account", "assignee")
+            .order_by("due_at")[:5000]
+        )
+        if not claimed:
+            return 0
+        Task.objects.filter(pk__in=[task.pk for task in claimed]).update(breached_at=now)
+    directory = TeamDirectory([t.assignee_id or t.account.owner_id for t in claimed])
+    by_manager: dict[int, tuple[Any, list[Task]]] = {}
+    for task in claimed:
+        who = task.assignee_id or task.account.owner_id
+        for manager in directory.managers(who):
+            by_manager.setdefault(manager.pk, (manager, []))[1].append(task)
+    for manager, tasks in by_manager.values():
+        lines = [
+            f"· {t.account} — {t.title} ({t.assignee or _('unassigned')}, {_('due')} "
+            f"{timezone.localtime(t.due_at):%Y-%m-%d %H:%M})"
+            for t in tasks
+        ]
+        notify(
+            recipients=[manager],
+            kind=NotificationKind.SLA_BREACHED,
+            title=_("%(count)s task(s) breached their SLA") % {"count": len(tasks)},
+            body="\n".join(lines),
+            url=reverse("playbooks:team_queue"),
+            email=True,
+            chat_team=directory.team(tasks[0].assignee_id or tasks[0].account.owner_id),
+        )
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(actor=None, action="task.breach", account=task.account, target=task.title)
+            for task in claimed
+        ]
+    )
+    return len(claimed)
+
+
+def open_tasks_q() -> Q:
+    return Q(status__in=OPEN_STATUSES)
+
+
+# --- the matrix and playbooks --------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_matrix_row(*, row: MatrixRow, user: Any, changed: list[str]) -> MatrixRow:
+    row.updated_by = user
+    row.full_clean()
+    row.save()
+    record_audit(actor=user, action="matrix.update", target=row.risk_level, changed=changed)
+    return row
+
+
+@transaction.atomic
+def save_playbook(*, form: Any, steps: Any, user: Any) -> Playbook:
+    """Save a playbook and its steps (a bound, valid ModelForm and inline formset). Positions
+    are renumbered 1..n in the order given, so reordering never collides on the unique index."""
+    playbook = form.save()
+    steps.instance = playbook
+    kept = steps.save(commit=False)
+    for removed in steps.deleted_objects:
+        removed.delete()
+    ordered = sorted(
+        [s for s in playbook.steps.all() if s.pk not in {k.pk for k in kept}] + list(kept),
+        key=lambda s: (s.position, s.pk or 0),
+    )
+    # Park the existing rows on high positions first, then write the final order.
+    for offset, step in enumerate(s for s in ordered if s.pk):
+        PlaybookStep.objects.filter(pk=step.pk).update(position=10000 + offset)
+    for position, step in enumerate(ordered, start=1):
+        step.position = position
+        step.playbook = playbook
+        step.save()
+    record_audit(actor=user, action="playbook.save", target=playbook.name, steps=len(ordered))
+    return playbook

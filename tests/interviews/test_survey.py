@@ -1,0 +1,193 @@
+"""The self-serve survey: a signed one-time link, answered without a login."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from csworkbench.models import AuditEvent
+from interviews import services
+from interviews.models import ExitInterview, InterviewChannel, SurveyInvitation
+from playbooks.models import Delivery
+from tests.factories import ContactFactory
+from tests.interviews.factories import category
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(churned_account, ivan_interviewer):
+    interview = services.start_interview(account=churned_account, interviewer=ivan_interviewer)
+    return services.save_draft(
+        interview=interview, user=ivan_interviewer, changes={"answer_2": "Asked on the call"}
+    )
+
+
+def invite(draft, user, language="en"):
+    invitation, signed = services.invite_to_survey(
+        interview=draft, user=user, email="grace@example.com", language=language
+    )
+    return invitation, reverse("survey:answer", args=[signed])
+
+
+def five(**answers):
+    return {f"answer_{n}": answers.get(f"answer_{n}", "") for n in range(1, 6)}
+
+
+def test_the_link_works_once_without_a_login(client, draft, ivan_interviewer):
+    invitation, url = invite(draft, ivan_interviewer)
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "What was the main reason you decided to stop using the product?" in page.content.decode()
+    assert 'name="csrfmiddlewaretoken"' in page.content.decode()
+
+    response = client.post(url, five(answer_1="Too expensive", answer_5="Half the price"))
+    assert response.status_code == 200 and "Thank you" in response.content.decode()
+
+    draft.refresh_from_db()
+    assert (draft.answer_1, draft.answer_5) == ("Too expensive", "Half the price")
+    assert draft.answer_2 == "Asked on the call"  # a blank answer leaves the interviewer's notes
+    assert draft.channel == InterviewChannel.SURVEY
+    invitation.refresh_from_db()
+    assert invitation.used_at is not None
+    assert AuditEvent.objects.filter(action="interview.survey_answered").exists()
+
+    again = client.get(url)
+    assert again.status_code == 410 and "already been used" in again.content.decode()
+    assert client.post(url, five(answer_1="Overwrite")).status_code == 410
+    draft.refresh_from_db()
+    assert draft.answer_1 == "Too expensive"
+
+
+def test_an_expired_link_answers_410(client, draft, ivan_interviewer):
+    invitation, url = invite(draft, ivan_interviewer)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    response = client.get(url)
+    assert response.status_code == 410 and "expired" in response.content.decode()
+    assert client.post(url, five(answer_1="x")).status_code == 410
+
+
+def test_a_tampered_link_is_404(client, draft, ivan_interviewer):
+    _invitation, url = invite(draft, ivan_interviewer)
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+
+    assert client.get(reverse("survey:answer", args=[forged])).status_code == 404
+    assert client.get(reverse("survey:answer", args=["not-a-token"])).status_code == 404
+
+
+def test_a_validly_signed_token_that_was_never_issued_is_404(client, draft):
+    signed = services._signer().sign("made-up-token")
+    assert client.get(reverse("survey:answer", args=[signed])).status_code == 404
+
+
+def test_only_the_hash_of_the_token_is_stored(draft, ivan_interviewer):
+    invitation, url = invite(draft, ivan_interviewer)
+    token = services._signer().unsign(url.rstrip("/").rsplit("/", 1)[1])
+    assert token not in invitation.token_hash and len(invitation.token_hash) == 64
+
+
+def test_the_survey_speaks_the_invitations_language(client, draft, ivan_interviewer):
+    _invitation, url = invite(draft, ivan_interviewer, language="zh-hant")
+
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    html = response.content.decode()
+    assert '<html lang="zh-hant">' in html
+    assert "導致您做出這個決定的最主要原因是什麼?" in html
+    assert "在何種情況下,您會考慮重新使用我們的產品?" in html
+    assert "What was the main reason" not in html
+    assert response["Content-Language"] == "zh-hant"
+
+
+def test_answers_are_length_limited(client, draft, ivan_interviewer):
+    _invitation, url = invite(draft, ivan_interviewer)
+    response = client.post(url, five(answer_1="x" * 4001))
+    assert response.status_code == 422
+    draft.refresh_from_db()
+    assert draft.answer_1 == ""
+
+
+def test_an_empty_submission_does_not_spend_the_link(client, draft, ivan_interviewer):
+    invitation, url = invite(draft, ivan_interviewer)
+    assert client.post(url, five()).status_code == 422
+    invitation.refresh_from_db()
+    assert invitation.used_at is None
+
+
+def test_the_survey_post_is_csrf_protected(draft, ivan_interviewer):
+    from django.test import Client
+
+    _invitation, url = invite(draft, ivan_interviewer)
+    assert Client(enforce_csrf_checks=True).post(url, five(answer_1="x")).status_code == 403
+
+
+def test_a_completed_interview_closes_its_links(client, draft, ivan_interviewer):
+    _invitation, url = invite(draft, ivan_interviewer)
+    services.save_draft(
+        interview=draft,
+        user=ivan_interviewer,
+        changes={"answer_1": "x", "primary_category": category("product")},
+    )
+    services.complete_interview(interview=draft, user=ivan_interviewer)
+    assert client.get(url).status_code == 410
+
+
+def test_the_survey_page_answers_put_with_405(client, draft, ivan_interviewer):
+    _invitation, url = invite(draft, ivan_interviewer)
+    assert client.put(url).status_code == 405
+
+
+# --- sending it from the interview page ----------------------------------------------------------
+
+
+def test_the_interviewer_emails_a_contact_the_link(
+    client_for, ivan_interviewer, churned_account, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    contact = ContactFactory(account=churned_account, name="Grace Lin", email="grace@example.com")
+    url = reverse("interviews:send_survey", args=[churned_account.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(ivan_interviewer).post(url, {"contact": contact.pk, "language": "zh-hant"})
+
+    assert response.status_code == 302
+    interview = ExitInterview.objects.get(account=churned_account)  # sending starts the interview
+    invitation = interview.invitations.get()
+    assert (invitation.email, invitation.language) == ("grace@example.com", "zh-hant")
+    delivery = Delivery.objects.get(to="grace@example.com")
+    assert delivery.status == "sent"
+    assert len(mailoutbox) == 1
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/survey/" in line)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    page = client_for(ivan_interviewer).get("/" + path)
+    assert page.status_code == 200 and "導致您做出這個決定" in page.content.decode()
+
+
+def test_sending_needs_an_address(client_for, ivan_interviewer, churned_account):
+    url = reverse("interviews:send_survey", args=[churned_account.pk])
+    response = client_for(ivan_interviewer).post(url, {"language": "en"})
+    assert response.status_code == 422
+    assert not SurveyInvitation.objects.exists()
+
+
+def test_the_owner_cannot_send_the_survey(client_for, alice_csm, churned_account):
+    url = reverse("interviews:send_survey", args=[churned_account.pk])
+    assert client_for(alice_csm).post(url, {"email": "x@example.com", "language": "en"}).status_code == 403
+
+
+def test_the_one_time_link_is_not_kept_in_the_delivery_once_sent(draft, ivan_interviewer, mailoutbox):
+    from playbooks.notifications import send_delivery
+
+    services.send_survey(interview=draft, user=ivan_interviewer, email="grace@example.com", language="en")
+    delivery = Delivery.objects.get(to="grace@example.com")
+    assert "/survey/" in delivery.body  # waiting to go: the link is needed to send it
+
+    send_delivery(delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and "/survey/" not in delivery.body
+    assert "/survey/" in mailoutbox[-1].body  # the customer got it
