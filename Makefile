@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format run worker beat messages compile venv clean bench
+.PHONY: demo test lint format run worker beat serve messages compile venv clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ worker: venv
 
 beat: venv
 	$(VENV)/bin/celery -A csworkbench beat --loglevel INFO
+
+## serve: the production path here (gunicorn + worker + beat, DEBUG off) on PostgreSQL and Redis
+serve: venv
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$CELERY_BROKER_URL" ]; then \
+	  echo "make serve needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis), e.g."; \
+	  echo "  DATABASE_URL=postgres://cs:secret@127.0.0.1:5432/csworkbench CELERY_BROKER_URL=redis://127.0.0.1:6379/0 make serve"; \
+	  exit 2; fi
+	VENV=$(VENV) PORT=$(PORT) scripts/serve.sh
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

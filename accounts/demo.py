@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import (
@@ -1750,6 +1751,8 @@ def seed_demo(
     from health import demo as health_demo  # imported here: health.demo reads this module's stories
     from interviews import demo as interviews_demo
     from playbooks import demo as playbooks_demo
+    from playbooks.models import Delivery, DeliveryStatus
+    from playbooks.notifications import outgoing_paused
 
     today = today or timezone.localdate()
     tz = timezone.get_current_timezone()
@@ -1858,10 +1861,15 @@ def seed_demo(
         _say(stdout, f"Created {signals['metrics']} daily metrics and {signals['events']} signal events.")
         _say(stdout, f"Computed {snapshot_count} health snapshots and raised {scored['alerts']} alerts.")
 
-        work = playbooks_demo.seed_playbooks(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
-        plan_counts = playbooks_demo.seed_plans(users=users, stories=STORY_ACCOUNTS, today=today)
-        work["open_tasks"] = playbooks_demo.open_tasks_by_csm(users)  # the plans moved some tasks
-        interviews_demo.seed_interviews(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
+        # The emails and chat posts of the demo's story are history: written, never sent.
+        with outgoing_paused():
+            work = playbooks_demo.seed_playbooks(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
+            plan_counts = playbooks_demo.seed_plans(users=users, stories=STORY_ACCOUNTS, today=today)
+            work["open_tasks"] = playbooks_demo.open_tasks_by_csm(users)  # the plans moved some tasks
+            interviews_demo.seed_interviews(users=users, stories=STORY_ACCOUNTS, today=today, seed=seed)
+        Delivery.objects.filter(status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENT, sent_at=F("created_at")
+        )
         touchpoint_count = Touchpoint.objects.count()  # the rules' care emails are on the timeline too
         _say(
             stdout,

@@ -49,10 +49,10 @@ class AuditFilterForm(forms.Form):
     )
     account = forms.CharField(label=gettext_lazy("Account name contains"), max_length=100, required=False)
     since = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("On or after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("On or before"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean(self):

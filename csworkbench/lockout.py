@@ -23,6 +23,19 @@ class ThrottledLoginBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+def client_address(request: HttpRequest) -> str:
+    """The address a login attempt came from. Behind TRUSTED_PROXY_COUNT proxies, it is the
+    entry the outermost proxy appended to X-Forwarded-For; anything left of it is what the
+    client claimed and is ignored, so a forged header cannot dodge the throttle."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     """The login page again, status 429, saying why and for how long, never which part failed."""
     minutes = settings.AXES_COOLOFF_MINUTES

@@ -141,9 +141,7 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Behind N reverse proxies, the client address is the Nth address from the right of
 # X-Forwarded-For; with none (the default) it is the connection's own address.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "csworkbench.lockout.client_address"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [

@@ -6,6 +6,8 @@ nothing is dropped silently.
 """
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -69,6 +71,20 @@ def absolute_url(url: str) -> str:
     return f"{site_url()}/{url.lstrip('/')}"
 
 
+# While set, deliveries are written but not queued: the demo seeds a history of messages that
+# belong to its story, and nobody must be emailed for them.
+_outgoing_paused: contextvars.ContextVar[bool] = contextvars.ContextVar("outgoing_paused", default=False)
+
+
+@contextlib.contextmanager
+def outgoing_paused():
+    token = _outgoing_paused.set(True)
+    try:
+        yield
+    finally:
+        _outgoing_paused.reset(token)
+
+
 def enqueue(delivery_ids: Iterable[int]) -> None:
     """Send the deliveries once the current transaction commits (at once outside one).
 
@@ -83,6 +99,8 @@ def enqueue(delivery_ids: Iterable[int]) -> None:
 
         return send_delivery_task
 
+    if _outgoing_paused.get():
+        return
     for delivery_id in delivery_ids:
         transaction.on_commit(sender(delivery_id), robust=True)
 

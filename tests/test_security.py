@@ -85,7 +85,7 @@ print(json.dumps({name: getattr(s, name) for name in [
 
 
 def production_values(**extra: str) -> dict:
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own interpreter running our own code
         [sys.executable, "-c", "import django; django.setup()\n" + PRODUCTION_VALUES],
         cwd=ROOT,
         env=production_env(**extra),
@@ -267,7 +267,9 @@ def test_the_lockout_ends_after_the_cool_off(client, alice_csm):
     for _ in range(5):
         fail_login(client)
     assert good_login(client).status_code == 429
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
+    )
     assert good_login(client).status_code == 302
 
 
@@ -279,6 +281,23 @@ def test_a_successful_login_resets_the_count(client, alice_csm):
     for _ in range(4):
         assert fail_login(client).status_code == 200
     assert good_login(client).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "6.6.6.6", "10.0.0.9"),  # no proxy: the header is the client's own claim
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # what our proxy appended, not the forgery
+        (2, "6.6.6.6, 203.0.113.7, 10.1.1.1", "203.0.113.7"),
+        (1, "", "10.0.0.9"),
+    ],
+)
+def test_the_throttle_reads_the_address_our_proxies_saw(rf, proxies, forwarded, expected):
+    from csworkbench.lockout import client_address
+
+    request = rf.post("/login/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(TRUSTED_PROXY_COUNT=proxies):
+        assert client_address(request) == expected
 
 
 def test_the_admin_login_goes_through_the_same_throttle(client, alice_csm):

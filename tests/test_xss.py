@@ -141,7 +141,11 @@ def test_hostile_interview_answers_are_escaped_for_the_interviewer(client_for, i
     client = client_for(ivan_interviewer)
     pages = {
         reverse("interviews:workspace"): ("Churned",),
-        reverse("interviews:interview", args=[hostile["churned"].pk]): ("Answer one", "Answer two", "Win back"),
+        reverse("interviews:interview", args=[hostile["churned"].pk]): (
+            "Answer one",
+            "Answer two",
+            "Win back",
+        ),
     }
     for url, shows in pages.items():
         assert_escaped(client.get(url), label=url, shows=shows)

@@ -114,7 +114,9 @@ def test_the_manager_pages_respect_the_policy(page, world):
         "/playbooks/matrix/",
     ):
         visit(page, path, reported)
-    page.get_by_label("Action").select_option("plan.")
+    page.goto("/audit/")
+    page.locator("#id_action").select_option("plan.")
+    expect(page).to_have_url(re.compile(r"action=plan"))
     page.wait_for_load_state("networkidle")
     assert not page.evaluate("window.__cspViolations")
 
@@ -129,5 +131,15 @@ def test_the_interviewer_pages_respect_the_policy(page, world):
 def test_the_admin_pages_respect_the_policy(page, world):
     reported = watch(page)
     log_in(page, "ada")
-    for path in ("/accounts/", "/audit/", "/imports/"):
+    for path in ("/accounts/", "/audit/", "/imports/", "/admin/"):
+        visit(page, path, reported)
+
+
+def test_the_django_admin_respects_the_policy(page, world, alice_csm):
+    from tests.factories import UserFactory
+
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    reported = watch(page)
+    log_in(page, "root")
+    for path in ("/admin/auth/user/", f"/admin/auth/user/{alice_csm.pk}/change/", "/admin/accounts/account/"):
         visit(page, path, reported)

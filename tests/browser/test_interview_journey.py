@@ -13,7 +13,7 @@ from tests.interviews.factories import category
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_interviewer_holds_an_exit_interview_on_a_phone(page, ivan_interviewer, alice_csm):
+def test_an_interviewer_holds_an_exit_interview_on_a_phone(page, ivan_interviewer, alice_csm, maria_manager):
     category("product")  # transactional tests flush the migration's taxonomy: ship it again
     account = AccountFactory(
         name="Brightpath Tutoring",
@@ -70,3 +70,19 @@ def test_an_interviewer_holds_an_exit_interview_on_a_phone(page, ivan_interviewe
     assert interview.avoidable is True and interview.competitor == "ShopPilot"
     assert list(interview.secondary_categories.values_list("key", flat=True)) == ["service"]
     assert interview.answer_5 == "Half the price, or a plan per teacher."
+
+    # The manager's reason report counts it, and its drill-down leads back to it.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/login/")
+    page.get_by_label("Username").fill("maria")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/reports/")
+    row = (
+        page.locator("#reason-table")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name="Price / value"))
+    )
+    row.get_by_role("link", name="1", exact=True).first.click()
+    expect(page.locator("#drill-table tbody")).to_contain_text("Brightpath Tutoring")
