@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint format run worker beat serve messages compile venv clean bench
+.PHONY: demo test lint format run worker beat serve messages compile venv clean bench loadtest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,7 +63,8 @@ serve: venv
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
 
-## bench: build (or reuse) 50,000 accounts × 365 days on PostgreSQL and print the health figures
+## bench: build (or reuse) 50,000 accounts × 365 days on PostgreSQL and print the health figures,
+## then the pages at 1,000, 10,000 and 50,000 accounts (BENCH_ARGS="--only pages" for the pages alone)
 BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/csworkbench_bench
 bench: venv
 	$(PY) -c "import psycopg, sys; from urllib.parse import urlsplit; u = urlsplit(sys.argv[1]); \
@@ -71,3 +72,7 @@ bench: venv
 	c.execute('CREATE DATABASE ' + u.path.lstrip('/')) if not c.execute('SELECT 1 FROM pg_database WHERE datname = %s', [u.path.lstrip('/')]).fetchone() else None" "$(BENCH_DATABASE_URL)"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench $(BENCH_ARGS)
+
+## loadtest: gunicorn on 127.0.0.1 against the bench database, 50 users by role for 60 s (run `make bench` first)
+loadtest: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) VENV=$(VENV) scripts/loadtest.sh

@@ -28,6 +28,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -546,3 +547,44 @@ def drill_down(
     if cut in CUTS and value is not None:
         interviews = with_cut(interviews, cut).filter(cut_value=value)
     return interviews.order_by("-churn_date", "account__name", "pk")
+
+
+# Every table a report or the backtest reads (the drill-down and the review read live).
+REPORT_TABLES = (
+    "accounts_account",
+    "accounts_mrrmovement",
+    "auth_user",
+    "health_healthmodel",
+    "health_healthsnapshot",
+    "interviews_exitinterview",
+    "interviews_exitinterview_secondary_categories",
+    "interviews_reasoncategory",
+    "interviews_subreason",
+)
+
+
+def data_version() -> str | None:
+    """A key that changes with every committed write to the tables the reports read, or None
+    where the database keeps no such counters (SQLite: the reports are then computed each time).
+
+    PostgreSQL counts the rows each table had inserted, updated and deleted, whatever wrote them
+    (services, bulk updates, the recompute's COPY, raw SQL). A writing session publishes its
+    counts when its transaction ends, at most once a second, so a cached report can trail a
+    write by about a second. A statistics reset changes `stats_reset`, so it cannot bring an old
+    key back."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        # Within a transaction PostgreSQL would keep serving the counters it read first.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            """
+            SELECT coalesce(string_agg(relname || '=' || (n_tup_ins + n_tup_upd + n_tup_del), ','
+                                       ORDER BY relname), '')
+                || ',' || coalesce((SELECT stats_reset::text FROM pg_stat_database
+                                    WHERE datname = current_database()), '')
+            FROM pg_stat_user_tables WHERE relname = ANY(%s)
+            """,
+            [list(REPORT_TABLES)],
+        )
+        return cursor.fetchone()[0]

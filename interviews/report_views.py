@@ -4,17 +4,21 @@ interviews behind any number. Managers, admins and CSMs; everyone else gets 403.
 Each page is a fixed handful of grouped queries (interviews.metrics), whatever the data size.
 """
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -32,6 +36,33 @@ from .services import may_interview
 REPORT_ROLES = (Role.MANAGER, Role.ADMIN, Role.CSM)
 CSV_TABLES = ("logo", "revenue", "reasons", "cut")
 DRILL_LIMIT = 500
+# The keys carry the data version, so nothing stale is served; this only bounds memory.
+REPORT_CACHE_SECONDS = 24 * 60 * 60
+T = TypeVar("T")
+
+
+def cached(name: str, compute: Callable[[], T], *parts: Any) -> T:
+    """`compute()`, kept in the cache under the reports' data version (metrics.data_version):
+    any write to a table the reports read gives a new key. The language is part of the key
+    because reports carry translated labels. Without a data version, computed each time."""
+    version = metrics.data_version()
+    if version is None:
+        return compute()
+    raw = repr((name, version, get_language(), *parts)).encode()
+    key = f"reports:{name}:{hashlib.sha256(raw).hexdigest()}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, REPORT_CACHE_SECONDS)
+    return found
+
+
+def cached_report(unit: str, cut: str, today: date) -> "Report":
+    return cached("report", lambda: build_report(unit, cut, today), unit, cut, today)
+
+
+def cached_backtest(today: date) -> backtest.Backtest:
+    return cached("backtest", lambda: backtest.run_backtest(today), today)
 
 
 def drill_url(**params: Any) -> str:
@@ -211,7 +242,7 @@ def table_rows(report: Report) -> dict:
 @role_required(*REPORT_ROLES)
 def index(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET)
-    report = build_report(form.chosen_unit, form.chosen_cut, timezone.localdate())
+    report = cached_report(form.chosen_unit, form.chosen_cut, timezone.localdate())
     context = {
         "report": report,
         "units": [
@@ -304,7 +335,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in CSV_TABLES:
         raise Http404
     form = ReportForm(request.GET)
-    report = build_report(form.chosen_unit, form.chosen_cut, timezone.localdate())
+    report = cached_report(form.chosen_unit, form.chosen_cut, timezone.localdate())
     rows = ([neutralise(value) for value in row] for row in _csv_rows(report, table))
     suffix = f"-{report.cut}" if table == "cut" else ""
     return csv_download(rows, filename=f"churn-{table}{suffix}-{report.unit}-{report.today:%Y%m%d}.csv")
@@ -390,7 +421,7 @@ BACKTEST_ROLES = (Role.MANAGER, Role.ADMIN)
 @require_GET
 @role_required(*BACKTEST_ROLES)
 def backtest_page(request: HttpRequest) -> HttpResponse:
-    result = backtest.run_backtest(timezone.localdate())
+    result = cached_backtest(timezone.localdate())
     if request.GET.get("format") == "csv":
         return _backtest_csv(result)
     return render(
@@ -410,7 +441,7 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
 @role_required(*BACKTEST_ROLES)
 def backtest_draft(request: HttpRequest) -> HttpResponse:
     """Create a draft health model with the suggested weights, then open its preview."""
-    result = backtest.run_backtest(timezone.localdate())
+    result = cached_backtest(timezone.localdate())
     try:
         draft = backtest.create_suggested_draft(user=request.user, suggestion=result.suggestion)
     except ValidationError as error:

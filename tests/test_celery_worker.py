@@ -1,27 +1,15 @@
 """The demo's bulk job runs on a real Celery worker through the local Redis broker."""
 
-import os
 import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
-from kombu import pools
 
 from accounts.models import Account
 from csworkbench.celery import app
+from tests.celery_helpers import BROKER, forget_cached_backend, redis_answers
 from tests.conftest import needs
-
-BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
@@ -50,21 +38,6 @@ def redis_worker(transactional_db):
     finally:
         app.conf.update(saved)
         forget_cached_backend()
-
-
-def forget_cached_backend() -> None:
-    """Celery caches its result backend and its broker connection pools on first use (eager
-    runs in earlier tests create them); make it read the changed settings."""
-    app._backend_cache = None
-    if hasattr(app._local, "backend"):
-        del app._local.backend
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    # kombu keeps producer pools per connection in a global registry; a closed one would be
-    # handed out again to the next test that talks to the same broker.
-    pools.reset()
 
 
 @pytest.mark.worker

@@ -6,6 +6,7 @@ variables, because settings.py reads the environment once, at import.
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -199,6 +200,28 @@ def test_session_and_csrf_cookies_are_secure_httponly_and_samesite(client, alice
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Lax"
     assert int(session["max-age"]) == settings.SESSION_COOKIE_AGE <= 12 * 60 * 60
+
+
+INLINE_CODE = {
+    "inline <script>": re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
+    "<style> block": re.compile(r"<style\b", re.I),
+    "style= attribute": re.compile(r"<[a-z][^>]*\sstyle\s*=", re.I),
+    "on…= handler": re.compile(r"<[a-z][^>]*\s(?:hx-)?on[a-z:-]*\s*=", re.I),
+    "javascript: URL": re.compile(r"javascript:", re.I),
+}
+
+
+def test_no_template_needs_an_inline_exception_to_the_policy():
+    """What the policy refuses must not be in the markup: behaviour lives in static/js/app.js
+    and styling in static/css/app.css. HTML built in Python (the SVG charts) counts too."""
+    sources = list((ROOT / "templates").rglob("*.html"))
+    sources += [ROOT / "health" / "charts.py", ROOT / "interviews" / "report_charts.py"]
+    found = []
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for what, pattern in INLINE_CODE.items():
+            found += [f"{path.relative_to(ROOT)}: {what}: {m.group(0)!r}" for m in pattern.finditer(text)]
+    assert not found, "\n".join(found)
 
 
 # --- login throttling (django-axes) ----------------------------------------------------------------

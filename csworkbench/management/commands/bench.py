@@ -47,20 +47,146 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=365)
         parser.add_argument("--load-rows", type=int, default=1_000_000)
         parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the dataset")
+        parser.add_argument(
+            "--only",
+            choices=["pages", "health"],
+            help="run only the page benchmark, or only the recompute and load figures",
+        )
+        parser.add_argument(
+            "--pages-at",
+            default="1000,10000",
+            help="account counts for the page benchmark besides --accounts, each in its own database "
+            "(<name>_1k, <name>_10k …), comma-separated; empty for none",
+        )
+        parser.add_argument("--page-requests", type=int, default=30, help="timed requests per page")
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
             raise CommandError("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
         accounts, days = options["accounts"], options["days"]
         today = timezone.localdate()
-        complete = Account.objects.count() == accounts and DailyMetric.objects.exists()
-        if options["rebuild"] or not complete:
-            self.build(accounts, days, today)
-        else:
-            self.stdout.write(f"Reusing {accounts:,} accounts × {days} days of metrics.")
+        only = options["only"]
+        sizes = sorted({int(n) for n in options["pages_at"].split(",") if n.strip()} | {accounts})
+        base_name = connection.settings_dict["NAME"]
+        page_figures = {}
+        for size in sizes if only != "health" else []:
+            if size != accounts:
+                self.use_database(self.sized_name(base_name, size))
+            self.prepare(size, days, today, options["rebuild"])
+            page_figures[size] = self.bench_pages(size, today, options["page_requests"])
+            if size != accounts:
+                self.use_database(base_name)
+        if page_figures:
+            self.print_page_table(page_figures)
+        if only == "pages":
+            return
+        self.prepare(accounts, days, today, options["rebuild"] and only == "health")
         self.bench_recompute(today)
         if options["load_rows"]:
             self.bench_load(options["load_rows"], today)
+
+    @staticmethod
+    def sized_name(base: str, size: int) -> str:
+        return f"{base}_{size // 1000}k" if size % 1000 == 0 else f"{base}_{size}"
+
+    def use_database(self, name: str) -> None:
+        """Point the default connection at another database (created and migrated if needed)."""
+        from django.core.management import call_command
+
+        connection.close()
+        import psycopg
+
+        settings = connection.settings_dict
+
+        with psycopg.connect(
+            dbname="postgres",
+            host=settings["HOST"] or None,
+            port=settings["PORT"] or None,
+            user=settings["USER"] or None,
+            password=settings["PASSWORD"] or None,
+            autocommit=True,
+        ) as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                admin.execute(f'CREATE DATABASE "{name}"')
+        settings["NAME"] = name
+        connection.close()
+        call_command("migrate", interactive=False, verbosity=0)
+
+    def prepare(self, accounts: int, days: int, today, rebuild: bool) -> None:
+        """Build the dataset if it is missing, incomplete or a rebuild is asked for; then the page
+        data (users, tasks, interviews, plans, snapshot history) if it is missing."""
+        from csworkbench import bench_pages
+
+        complete = Account.objects.count() == accounts and DailyMetric.objects.exists()
+        built = False
+        if rebuild or not complete:
+            self.build(accounts, days, today)
+            built = True
+        else:
+            self.say(
+                f"Reusing {accounts:,} accounts × {days} days of metrics"
+                f" ({connection.settings_dict['NAME']})."
+            )
+        if built or not bench_pages.page_data_present():
+            self.clear_page_data()
+            bench_pages.build_page_data(accounts, today, self.say)
+            if not Account.objects.filter(health_score__isnull=False).exists():
+                from health.alerts import raise_alerts
+                from health.scoring import recompute_health
+
+                result = recompute_health(as_of=today)
+                raise_alerts(as_of=today, prepared=result.prepared)
+            vacuum()
+
+    def clear_page_data(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE playbooks_task, playbooks_retentionplan, interviews_exitinterview, "
+                "accounts_mrrmovement, health_healthsnapshot CASCADE"
+            )
+            get_user_model().objects.filter(username__startswith="bench-").delete()
+            cursor.execute("DELETE FROM playbooks_team WHERE name = 'Bench team'")
+            cursor.execute(
+                "UPDATE accounts_account SET status = 'active', churned_on = NULL, churn_type = '' "
+                "WHERE status = 'churned'"
+            )
+
+    def bench_pages(self, accounts: int, today, requests: int) -> list:
+        from csworkbench import bench_pages
+
+        self.say(f"Pages at {accounts:,} accounts: {requests} timed requests each …")
+        figures = bench_pages.bench_pages(today, requests)
+        floor = figures[0].median_ms
+        for figure in figures:
+            self.say(
+                f"  {figure.name:<52} median {figure.median_ms:7.1f} ms  p95 {figure.p95_ms:7.1f} ms"
+                f"  {figure.median_ms / floor:6.1f}× floor  {figure.queries:3d} queries  HTTP {figure.status}"
+            )
+        return figures
+
+    def print_page_table(self, page_figures: dict) -> None:
+        import os
+
+        sizes = sorted(page_figures)
+        self.say("")
+        self.say(
+            f"Pages at scale (median ms / p95 ms / × floor / queries); load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; goal ≤ 5× floor, p95 < 150 ms, "
+            "queries flat"
+        )
+        header = "| page | " + " | ".join(f"{size:,} accounts" for size in sizes) + " |"
+        self.say(header)
+        self.say("| --- |" + " --- |" * len(sizes))
+        for i, figure in enumerate(page_figures[sizes[0]]):
+            cells = []
+            for size in sizes:
+                f, floor = page_figures[size][i], page_figures[size][0].median_ms
+                cells.append(
+                    f"{f.median_ms:.1f} / {f.p95_ms:.1f} / {f.median_ms / floor:.1f}× / {f.queries}q"
+                )
+            self.say(f"| {figure.name} | " + " | ".join(cells) + " |")
 
     def say(self, text: str) -> None:
         self.stdout.write(text)
