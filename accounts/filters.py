@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from health.models import Tier
@@ -16,11 +16,11 @@ INSUFFICIENT_DATA = "insufficient"
 def account_owners(request):
     """Anyone who owns accounts or holds the CSM role, for the owner filter."""
     User = get_user_model()
-    return (
-        User.objects.filter(Q(groups__name=Role.CSM) | Q(owned_accounts__isnull=False))
-        .distinct()
-        .order_by("first_name", "username")
-    )
+    # Two probes per user (an index each) rather than a DISTINCT over a join with every account:
+    # the join grew with the accounts (116 ms at 50,000), the probes with the users.
+    is_csm = User.groups.through.objects.filter(user=OuterRef("pk"), group__name=Role.CSM)
+    owns = Account.objects.filter(owner=OuterRef("pk"))
+    return User.objects.filter(Exists(is_csm) | Exists(owns)).order_by("first_name", "username")
 
 
 class UserChoiceField(forms.ModelChoiceField):

@@ -271,7 +271,8 @@ class Lookups:
         if accounts:
             queryset = Account.objects.all()
             if external_ids is not None:
-                queryset = queryset.filter(external_id__in=set(external_ids))
+                # Text the database cannot hold (NUL, lone surrogates) names no account.
+                queryset = queryset.filter(external_id__in={i for i in external_ids if storable(i)})
             lookups.accounts = dict(queryset.values_list("external_id", "pk"))
         if users:
             user_model = get_user_model()
@@ -282,8 +283,21 @@ class Lookups:
 Parser = Callable[[str, Lookups], Any]
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL text holds no NUL character, and UTF-8 no lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_parser(max_length: int) -> Parser:
     def parse(text: str, lookups: Lookups) -> str:
+        if not storable(text):
+            raise CellError(_("Contains a character that cannot be stored (a NUL byte or a broken one)."))
         if len(text) > max_length:
             raise CellError(
                 _("Too long: %(length)s characters, at most %(max_length)s.")
@@ -1676,12 +1690,48 @@ def run_import_job(*, job_id: int, language: str | None = None) -> ImportJob | N
     Idempotent: only a pending job is claimed (one conditional UPDATE), so a task delivered twice
     does nothing the second time. Error reasons are written in the uploader's `language`.
     """
-    # While it runs, `finished_at` is the job's last sign of life (see `fail_stalled_jobs`).
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
-        status=ImportStatus.RUNNING, processed_rows=0, finished_at=timezone.now()
-    )
-    if not claimed:
-        return None
+    with job_lock(job_id) as held:
+        if not held:
+            return None  # another worker is loading this job right now
+        # While it runs, `finished_at` is the job's last sign of life (see `fail_stalled_jobs`).
+        claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
+            status=ImportStatus.RUNNING, processed_rows=0, finished_at=timezone.now()
+        )
+        if not claimed and not (
+            connection.vendor == "postgresql"
+            and ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING).update(
+                processed_rows=0, finished_at=timezone.now()
+            )
+        ):
+            return None
+        # On PostgreSQL a job found "running" whose lock was free lost its worker mid-way (the
+        # task is redelivered after the crash): its transaction died with it, so load it again.
+        return _run_claimed_job(job_id=job_id, language=language)
+
+
+@contextlib.contextmanager
+def job_lock(job_id: int):
+    """A PostgreSQL session lock held while a job loads; it dies with the worker's connection,
+    which is how a redelivered task knows the first worker is gone. Other databases run the
+    tasks in-process and need none."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [IMPORT_LOCK_SPACE, job_id])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [IMPORT_LOCK_SPACE, job_id])
+
+
+IMPORT_LOCK_SPACE = 4711  # the advisory-lock namespace of import jobs
+
+
+def _run_claimed_job(*, job_id: int, language: str | None) -> ImportJob:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     last_report = [0.0]
 

@@ -48,7 +48,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, *Role):
         raise PermissionDenied
     account_filter = filtered_accounts(request)
-    table = AccountTable(account_filter.qs)
+    # Interviewers see the basic facts only: no revenue, no health.
+    hidden = () if has_role(request.user, *STAFF_ROLES) else ("mrr", "health_score", "health_delta_7d")
+    table = AccountTable(account_filter.qs, exclude=hidden)
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     template = "accounts/account_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -58,7 +60,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def account_export(request: HttpRequest) -> StreamingHttpResponse:
-    if not has_role(request.user, *Role):
+    # The export carries revenue and health, which interviewers do not see.
+    if not has_role(request.user, *STAFF_ROLES):
         raise PermissionDenied
     accounts = filtered_accounts(request).qs.order_by("name", "pk")
     today = timezone.localdate()

@@ -14,7 +14,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -446,28 +446,38 @@ def remove_category(*, user: Any, category: ReasonCategory) -> bool:
     """Delete an unused category with its sub-reasons; one that interviews name is only switched
     off, so history keeps its reason. Returns True when it was deleted."""
     _check_manager(user)
-    if category_in_use(category):
-        category.is_active = False
-        category.save(update_fields=["is_active"])
-        category.sub_reasons.update(is_active=False)
-        record_audit(actor=user, action="reason_category.deactivate", target=category.key)
-        return False
-    key = category.key
-    category.sub_reasons.all().delete()
-    category.delete()
-    record_audit(actor=user, action="reason_category.delete", target=key)
-    return True
+    if not category_in_use(category):
+        key = category.key
+        try:
+            with transaction.atomic():
+                category.sub_reasons.all().delete()
+                category.delete()
+        except (ProtectedError, RestrictedError):
+            pass  # retention plans or action items name it: switch it off below instead
+        else:
+            record_audit(actor=user, action="reason_category.delete", target=key)
+            return True
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    category.sub_reasons.update(is_active=False)
+    record_audit(actor=user, action="reason_category.deactivate", target=category.key)
+    return False
 
 
 @transaction.atomic
 def remove_sub_reason(*, user: Any, sub_reason: SubReason) -> bool:
     _check_manager(user)
     path = sub_reason.path
-    if ExitInterview.objects.filter(sub_reason=sub_reason).exists():
-        sub_reason.is_active = False
-        sub_reason.save(update_fields=["is_active"])
-        record_audit(actor=user, action="sub_reason.deactivate", target=path)
-        return False
-    sub_reason.delete()
-    record_audit(actor=user, action="sub_reason.delete", target=path)
-    return True
+    if not ExitInterview.objects.filter(sub_reason=sub_reason).exists():
+        try:
+            with transaction.atomic():
+                sub_reason.delete()
+        except (ProtectedError, RestrictedError):
+            pass  # a retention plan names it: switch it off instead
+        else:
+            record_audit(actor=user, action="sub_reason.delete", target=path)
+            return True
+    sub_reason.is_active = False
+    sub_reason.save(update_fields=["is_active"])
+    record_audit(actor=user, action="sub_reason.deactivate", target=path)
+    return False

@@ -14,7 +14,8 @@ CORES="$(nproc)"
 WORKERS="$((2 * CORES + 1))"
 : "${DATABASE_URL:?set DATABASE_URL to the bench database}"
 
-export DATABASE_URL DEBUG=0 SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1
+# Plain HTTP on the loopback: cookies without the Secure flag, or the browser-like client drops them.
+export DATABASE_URL DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 ALLOWED_HOSTS=127.0.0.1
 SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export SECRET_KEY
 
@@ -30,7 +31,7 @@ export LOADTEST_FIRST_ACCOUNT="$FIRST" LOADTEST_LAST_ACCOUNT="$LAST"
 GUNICORN=$!
 trap 'kill -TERM "$GUNICORN" 2>/dev/null || true; wait "$GUNICORN" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
+  curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
   sleep 0.2
 done
 

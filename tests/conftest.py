@@ -80,3 +80,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache outlives a test's rolled-back data (reports cache pages by a data version that
+    rolled-back rows never move), so every test starts with an empty one."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

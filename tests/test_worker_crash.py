@@ -112,10 +112,8 @@ def worker_logged(log, text: str) -> bool:
     return log.exists() and text in log.read_text(errors="replace")
 
 
-# A bug, reported: `run_import_job` claims the job (pending → running) in its own committed
-# UPDATE, so the redelivered task finds it "running" and returns without loading; the job stays
-# running until `fail_stalled_jobs` fails it 30 minutes later. Strict: the fix turns this green.
-@pytest.mark.xfail(strict=True, reason="a redelivered import refuses the job its dead worker claimed")
+# The first worker holds the job's advisory lock while it loads; killed, its connection and the
+# lock die with it, so the redelivered task takes the "running" job over and loads it again.
 def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, tmp_path, maria_manager):
     from accounts.models import ImportJob
     from accounts.tasks import run_import
