@@ -189,6 +189,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in emails and chat messages point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# The cache (report pages): per process by default; set CACHE_URL (e.g. redis://127.0.0.1:6379/2)
+# so every gunicorn worker shares one copy instead of each computing the reports itself.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+
 # Celery: no broker configured means tasks run in-process, synchronously.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

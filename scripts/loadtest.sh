@@ -16,6 +16,8 @@ WORKERS="$((2 * CORES + 1))"
 
 # Plain HTTP on the loopback: cookies without the Secure flag, or the browser-like client drops them.
 export DATABASE_URL DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 ALLOWED_HOSTS=127.0.0.1
+# One cache for all workers, as production should run (see CACHE_URL in the README).
+export CACHE_URL="${LOADTEST_CACHE_URL:-redis://127.0.0.1:6379/3}"
 SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export SECRET_KEY
 
