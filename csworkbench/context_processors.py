@@ -38,7 +38,5 @@ def _unread(request: HttpRequest) -> int:
     from playbooks.models import Notification
 
     if not hasattr(request, "_unread_notifications"):
-        request._unread_notifications = Notification.objects.filter(
-            recipient=request.user, read_at__isnull=True
-        ).count()
+        request._unread_notifications = Notification.objects.for_user(request.user).unread().count()
     return request._unread_notifications

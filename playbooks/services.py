@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -250,12 +249,6 @@ def notify_assignees(*, tasks: Iterable[Task], actor: Any = None) -> None:
         )
 
 
-def start_standard_response(*, account: Account, risk_level: str, started_by: Any = None) -> PlaybookRun:
-    """Start the playbook behind the intervention matrix's row for this risk level."""
-    row = MatrixRow.objects.select_related("playbook").get(risk_level=risk_level)
-    return start_playbook(account=account, playbook=row.playbook, started_by=started_by)
-
-
 # --- tasks -------------------------------------------------------------------------------------
 
 
@@ -384,35 +377,6 @@ def request_signoff(*, task: Task, user: Any) -> Task:
     return task
 
 
-@transaction.atomic
-def create_task(
-    *,
-    account: Account,
-    title: str,
-    created_by: Any,
-    due: datetime,
-    assignee: Any = None,
-    guidance: str = "",
-    priority: int = Priority.NORMAL,
-) -> Task:
-    """A one-off task, outside any playbook."""
-    if not Account.objects.editable_by(created_by).filter(pk=account.pk).exists():
-        raise PermissionDenied(_("You may not add tasks to this account."))
-    task = Task.objects.create(
-        account=account,
-        title=title,
-        guidance=guidance,
-        assignee=assignee or account.owner,
-        owner_role=OwnerRole.CSM,
-        risk_level=account.risk_level,
-        priority=priority,
-        due_at=due,
-        created_by=created_by,
-    )
-    record_audit(actor=created_by, action="task.create", account=account, target=title)
-    return task
-
-
 # --- SLA breaches ------------------------------------------------------------------------------
 
 
@@ -463,10 +427,6 @@ def escalate_breaches(*, now: datetime | None = None) -> int:
         ]
     )
     return len(claimed)
-
-
-def open_tasks_q() -> Q:
-    return Q(status__in=OPEN_STATUSES)
 
 
 # --- the matrix and playbooks --------------------------------------------------------------------
