@@ -13,8 +13,13 @@ def nightly_health_run(as_of: str | None = None) -> dict:
     day = date.fromisoformat(as_of) if as_of else None
     result = recompute_health(as_of=day)
     alerts = raise_alerts(as_of=result.as_of, prepared=result.prepared)
-    # Rules read the day's snapshots and alerts, so they run after them, as the next task.
+    # Rules read the day's snapshots and alerts, so they run after them, as the next task; then
+    # the backtest is computed for the day, so that no manager's request has to.
+    from celery import chain
+
+    from interviews.tasks import refresh_backtest
     from playbooks.tasks import run_rules
 
-    transaction.on_commit(lambda: run_rules.delay(result.as_of.isoformat()))
+    day_text = result.as_of.isoformat()
+    transaction.on_commit(lambda: chain(run_rules.si(day_text), refresh_backtest.si(day_text)).delay())
     return {"date": result.as_of.isoformat(), "scored": result.scored, "alerts_raised": alerts.raised}

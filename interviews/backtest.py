@@ -22,13 +22,14 @@ import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountStatus
@@ -220,9 +221,13 @@ def observations(today: date, horizons: tuple[int, ...] = HORIZONS) -> dict[int,
 @dataclass
 class TierRow:
     tier: str
-    label: str
     churned: int
     retained: int
+
+    @property
+    def label(self) -> str:
+        """Translated when shown: a cached backtest serves every language."""
+        return str(Tier(self.tier).label)
 
     @property
     def rate(self) -> float | None:
@@ -265,7 +270,7 @@ def summarise_horizon(days: int, obs: list[Observation]) -> HorizonResult:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for o in obs:
         counts[o.tier][0 if o.churned else 1] += 1
-    tiers = [TierRow(t.value, str(t.label), *counts.get(t.value, [0, 0])) for t in Tier]
+    tiers = [TierRow(t.value, *counts.get(t.value, [0, 0])) for t in Tier]
     return HorizonResult(
         days,
         len(churned),
@@ -281,11 +286,14 @@ def summarise_horizon(days: int, obs: list[Observation]) -> HorizonResult:
 @dataclass
 class MeasureWeight:
     key: str
-    label: str
     coefficient: float | None  # None: no data for this measure in the training accounts
     weight: float  # suggested, 0–100
     clipped: bool
     mean: float | None
+
+    @property
+    def label(self) -> str:
+        return str(MeasureKey(self.key).label)
 
 
 @dataclass
@@ -333,7 +341,6 @@ def suggest_weights(obs: list[Observation]) -> Suggestion:
     if churned_count < MIN_CHURNED or not any(not o.churned for o in obs):
         return Suggestion(enough=False, churned_with_snapshots=churned_count)
     keys = list(MeasureKey.values)
-    labels = dict(MeasureKey.choices)
     snapshot_measures = dict(
         HealthSnapshot.objects.filter(pk__in=[o.snapshot_id for o in obs]).values_list("pk", "measures")
     )
@@ -369,7 +376,6 @@ def suggest_weights(obs: list[Observation]) -> Suggestion:
         result.measures.append(
             MeasureWeight(
                 key,
-                str(labels[key]),
                 b,
                 round(weight, 2),
                 clipped=b is not None and b >= 0,
@@ -398,6 +404,8 @@ class Backtest:
     today: date
     horizons: list[HorizonResult]
     suggestion: Suggestion
+    computed_at: datetime = field(default_factory=timezone.now)
+    refreshing: bool = False  # an older result, shown while the current one is computed
 
 
 def run_backtest(today: date) -> Backtest:

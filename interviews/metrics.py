@@ -549,11 +549,12 @@ def drill_down(
     return interviews.order_by("-churn_date", "account__name", "pk")
 
 
-# Every table a report or the backtest reads (the drill-down and the review read live).
+# Every table a report reads (the drill-down and the review read live). Users are not counted
+# here: every login writes `last_login`, which would expire every report; the CSM cut's names
+# are fingerprinted instead (data_version(names=True)).
 REPORT_TABLES = (
     "accounts_account",
     "accounts_mrrmovement",
-    "auth_user",
     "health_healthmodel",
     "health_healthsnapshot",
     "interviews_exitinterview",
@@ -561,17 +562,21 @@ REPORT_TABLES = (
     "interviews_reasoncategory",
     "interviews_subreason",
 )
+# What the backtest reads: snapshots, the accounts' status and churn date, the model.
+BACKTEST_TABLES = ("accounts_account", "health_healthmodel", "health_healthsnapshot")
 
 
-def data_version() -> str | None:
-    """A key that changes with every committed write to the tables the reports read, or None
-    where the database keeps no such counters (SQLite: the reports are then computed each time).
+def data_version(tables: tuple[str, ...] = REPORT_TABLES, *, names: bool = True) -> str | None:
+    """A key that changes with every committed write to `tables`, or None where the database
+    keeps no such counters (SQLite: the reports are then computed each time). With `names`, it
+    also changes when a user's name changes (the CSM cut shows names).
 
     PostgreSQL counts the rows each table had inserted, updated and deleted, whatever wrote them
     (services, bulk updates, the recompute's COPY, raw SQL). A writing session publishes its
     counts when its transaction ends, at most once a second, so a cached report can trail a
     write by about a second. A statistics reset changes `stats_reset`, so it cannot bring an old
-    key back."""
+    key back. The names are hashed from the user table itself: a few hundred rows, not counters,
+    so a login (which writes `last_login`) leaves the key alone."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
@@ -583,8 +588,12 @@ def data_version() -> str | None:
                                        ORDER BY relname), '')
                 || ',' || coalesce((SELECT stats_reset::text FROM pg_stat_database
                                     WHERE datname = current_database()), '')
+                || ',' || CASE WHEN %s THEN (
+                    SELECT md5(coalesce(string_agg(
+                        id || ':' || username || ':' || first_name || ':' || last_name, ',' ORDER BY id), ''))
+                    FROM auth_user) ELSE '' END
             FROM pg_stat_user_tables WHERE relname = ANY(%s)
             """,
-            [list(REPORT_TABLES)],
+            [names, list(tables)],
         )
         return cursor.fetchone()[0]

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,10 +37,14 @@ from .services import may_interview
 
 REPORT_ROLES = (Role.MANAGER, Role.ADMIN, Role.CSM)
 CSV_TABLES = ("logo", "revenue", "reasons", "cut")
-DRILL_LIMIT = 500
+DRILL_PAGE_SIZE = 50
 # The keys carry the data version, so nothing stale is served; this only bounds memory.
 REPORT_CACHE_SECONDS = 24 * 60 * 60
 T = TypeVar("T")
+
+
+def _key(name: str, *parts: Any) -> str:
+    return f"reports:{name}:{hashlib.sha256(repr((name, *parts)).encode()).hexdigest()}"
 
 
 def cached(name: str, compute: Callable[[], T], *parts: Any) -> T:
@@ -48,8 +54,7 @@ def cached(name: str, compute: Callable[[], T], *parts: Any) -> T:
     version = metrics.data_version()
     if version is None:
         return compute()
-    raw = repr((name, version, get_language(), *parts)).encode()
-    key = f"reports:{name}:{hashlib.sha256(raw).hexdigest()}"
+    key = _key(name, version, get_language(), *parts)
     found = cache.get(key)
     if found is None:
         found = compute()
@@ -61,8 +66,48 @@ def cached_report(unit: str, cut: str, today: date) -> "Report":
     return cached("report", lambda: build_report(unit, cut, today), unit, cut, today)
 
 
+# The backtest reads one snapshot per account and horizon and fits a regression: seconds at
+# tens of thousands of accounts. No request waits for it once it has been computed for the day:
+# a request finding the result of an older data version gets that one at once (the page says
+# when it was computed) and a Celery task computes the new one; the nightly run computes it
+# right after the day's scores and rules (interviews.tasks.refresh_backtest).
+BACKTEST_REFRESH_LOCK_SECONDS = 15 * 60
+
+
+def _backtest_keys(today: date, version: str) -> tuple[str, str]:
+    return _key("backtest", version, today), _key("backtest-latest", today)
+
+
+def refresh_backtest(today: date) -> backtest.Backtest:
+    """Compute the backtest for `today` and keep it as the current and the latest result."""
+    version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
+    result = backtest.run_backtest(today)
+    if version is not None:
+        key, latest = _backtest_keys(today, version)
+        cache.set_many({key: result, latest: result}, REPORT_CACHE_SECONDS)
+        cache.delete(_key("backtest-refreshing", today))
+    return result
+
+
 def cached_backtest(today: date) -> backtest.Backtest:
-    return cached("backtest", lambda: backtest.run_backtest(today), today)
+    """The backtest for `today`: the current result; else the latest one while a task computes
+    the current one; else (the first request of the day) computed here."""
+    version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
+    if version is None:
+        return backtest.run_backtest(today)
+    key, latest = _backtest_keys(today, version)
+    found = cache.get_many([key, latest])
+    if key in found:
+        return found[key]
+    if latest in found:
+        if cache.add(_key("backtest-refreshing", today), 1, BACKTEST_REFRESH_LOCK_SECONDS):
+            from .tasks import refresh_backtest as task
+
+            transaction.on_commit(lambda: task.delay(today.isoformat()))
+        stale = found[latest]
+        stale.refreshing = True
+        return stale
+    return refresh_backtest(today)
 
 
 def drill_url(**params: Any) -> str:
@@ -362,8 +407,9 @@ def interviews(request: HttpRequest) -> HttpResponse:
     found = metrics.drill_down(**filters)
     if request.GET.get("format") == "csv":
         return _drill_csv(found)
-    shown = list(found[: DRILL_LIMIT + 1])
-    rows = [{"interview": i, "href": interview_link(request.user, i)} for i in shown[:DRILL_LIMIT]]
+    page = Paginator(found, DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"interview": i, "href": interview_link(request.user, i)} for i in page.object_list]
+    others = {key: value for key, value in request.GET.items() if key != "page"}
     cut = CUTS.get(filters["cut"])
     value_label = None
     if cut is not None and filters["value"] is not None:
@@ -372,10 +418,11 @@ def interviews(request: HttpRequest) -> HttpResponse:
         "form": form,
         "filters": filters,
         "rows": rows,
-        "more": len(shown) > DRILL_LIMIT,
+        "page": page,
+        "page_query": urlencode(others),
         "cut": cut,
         "value_label": value_label,
-        "csv_url": f"{request.path}?{urlencode({**request.GET.dict(), 'format': 'csv'})}",
+        "csv_url": f"{request.path}?{urlencode({**others, 'format': 'csv'})}",
         "back_url": reverse("reports:index"),
     }
     return render(request, "reports/interviews.html", context)

@@ -30,6 +30,7 @@ from .forms import (
 from .models import MatrixRow, Playbook, PlaybookStep, RiskLevel, Task
 
 QUEUE_PAGE_SIZE = 50
+BREACH_PAGE_SIZE = 25
 # Someone acted first (or the state forbids it): the refreshed list comes back with the message.
 # 422, not 409, because base.html's htmx config swaps 2xx and 422 answers only.
 CONFLICT = 422
@@ -67,7 +68,7 @@ def queue_context(request: HttpRequest, *, flash: str = "", error: str = "") -> 
         "outcome_form": CompleteTaskForm(),
         "snooze_form": SnoozeForm(),
         "touch_form": QuickTouchpointForm(),
-        "start_form": StartPlaybookForm(),
+        "playbook_choices": [(p.pk, p.name) for p in StartPlaybookForm().fields["playbook"].queryset],
         "flash": flash,
         "error": error,
     }
@@ -209,20 +210,29 @@ def start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def team_queue(request: HttpRequest) -> HttpResponse:
     """Breaches, sign-off requests and the load per CSM, with reassignment in the row."""
-    return render(request, "playbooks/team_queue.html", team_context(request))
+    template = "playbooks/team_queue.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#team"
+    return render(request, template, team_context(request))
 
 
 def team_context(request: HttpRequest, *, flash: str = "", error: str = "") -> dict:
     now = timezone.now()
     members = queue.team_members(request.user)
-    breached = list(queue.breached_tasks(request.user, now=now)[:100])
+    breaches = Paginator(queue.breached_tasks(request.user, now=now), BREACH_PAGE_SIZE)
+    page = breaches.get_page(request.GET.get("page"))
+    reassign_form = ReassignForm(assignees=members | queue.User.objects.filter(pk=request.user.pk))
     return {
         "now": now,
-        "breached": breached,
-        "breached_count": queue.breached_tasks(request.user, now=now).count(),
+        "breached": list(page.object_list),
+        "breached_count": breaches.count,
+        "breach_page": page,
         "signoffs": list(queue.signoff_requests(request.user)[:50]),
         "load": queue.team_load(request.user, now=now),
-        "reassign_form": ReassignForm(assignees=members | queue.User.objects.filter(pk=request.user.pk)),
+        "assignee_choices": [
+            (user.pk, user.get_full_name() or user.username)
+            for user in reassign_form.fields["assignee"].queryset
+        ],
         "outcome_form": CompleteTaskForm(),
         "flash": flash,
         "error": error,

@@ -1,9 +1,15 @@
-"""Small display helpers shared by the queue pages; they format, they never query."""
+"""Small display helpers shared by the queue pages; they format, they never query.
+
+`options` and `pk_url` exist for pages that repeat the same form on every row: they do once per
+page what the template language would redo on every row (render the choices of a select,
+resolve a URL pattern)."""
 
 from datetime import datetime
 
 from django import template
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
@@ -45,3 +51,41 @@ def due_words(due: datetime, now: datetime):
         text = _("due in %(time)s") % {"time": timeuntil(due, now, depth=1)}
         css = "due"
     return format_html('<time class="{}" datetime="{}">{}</time>', css, due.isoformat(), text)
+
+
+@register.simple_tag(takes_context=True)
+def options(context, name: str, choices, selected=None):
+    """The <option> elements of `choices` ((value, label) pairs), `selected` marked; rendered once
+    per page and name, however many rows repeat the same select."""
+    memo = context.render_context.setdefault("workbench_options", {})
+    key = (name, "" if selected is None else str(selected))
+    if key not in memo:
+        memo[key] = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (
+                    value,
+                    mark_safe(" selected") if str(value) == key[1] and selected is not None else "",
+                    label,
+                )
+                for value, label in choices
+            ),
+        )
+    return memo[key]
+
+
+PK_PLACEHOLDER = 2_147_483_646  # no real primary key reaches it in a URL reversed here
+
+
+@register.simple_tag(takes_context=True)
+def pk_url(context, name: str, pk: int) -> str:
+    """`{% url name pk %}` for a URL whose only argument is an integer primary key, with the
+    pattern reversed once per page rather than once per row."""
+    memo = context.render_context.setdefault("workbench_pk_urls", {})
+    if name not in memo:
+        memo[name] = reverse(name, args=[PK_PLACEHOLDER]).split(str(PK_PLACEHOLDER))
+    head, *tail = memo[name]
+    if len(tail) != 1:  # the placeholder appeared twice (it cannot, but then do it the slow way)
+        return reverse(name, args=[pk])
+    return f"{head}{int(pk)}{tail[0]}"

@@ -176,6 +176,31 @@ def test_drill_down_by_avoidability(client_for, maria_manager):
     assert "Judged Unavoidable" in page and "Avoidable Co" not in page
 
 
+def test_the_drill_down_pages_fifty_at_a_time_keeping_its_filters(
+    client_for, maria_manager, django_assert_num_queries
+):
+    start = this_month().start
+    for n in range(53):
+        churned_with_interview(f"Gone {n:02d}", "service", on=start - timedelta(days=n))
+    churned_with_interview("Other Reason", "product")
+    client = client_for(maria_manager)
+    with CaptureQueriesContext(connection) as first_queries:
+        first = client.get(DRILL, {"category": "service"})
+    html = first.content.decode()
+    names = re.findall(r">(Gone \d\d)</a>", html)
+    assert names == [f"Gone {n:02d}" for n in range(50)]  # most recent first
+    assert "53 interviews" in html and "1 to 50 shown" in html and "Page 1 of 2" in html
+    assert 'href="?category=service&amp;page=2"' in html
+    assert "format=csv" in html and "page=2&amp;format" not in html
+    with django_assert_num_queries(len(first_queries)):
+        second = client.get(DRILL, {"category": "service", "page": 2})
+    assert re.findall(r">(Gone \d\d)</a>", second.content.decode()) == ["Gone 50", "Gone 51", "Gone 52"]
+    assert "Other Reason" not in second.content.decode()
+    # The CSV holds every interview behind the number, whatever page was open.
+    rows = csv_rows(client.get(DRILL, {"category": "service", "page": 2, "format": "csv"}))
+    assert len(rows) == 1 + 53
+
+
 def test_a_bad_period_in_a_drill_down_is_400(client_for, maria_manager):
     assert client_for(maria_manager).get(DRILL, {"period": "last-tuesday"}).status_code == 400
 

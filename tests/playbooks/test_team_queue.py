@@ -283,4 +283,12 @@ def test_the_team_queue_reads_a_fixed_number_of_queries_whatever_its_length(
 
     with django_assert_num_queries(len(few)):
         response = client.get(TEAM_QUEUE)
-    assert len(ids(response.content.decode(), "breach")) == 30
+    first_page = ids(response.content.decode(), "breach")
+    assert len(first_page) == 25  # a page of breaches, oldest due first
+    page = response.content.decode()
+    assert "Past due: 30 tasks" in page and "Page 1 of 2" in page
+    with django_assert_num_queries(len(few)):
+        second = client.get(TEAM_QUEUE, {"page": 2}, HTTP_HX_REQUEST="true")
+    second_page = ids(second.content.decode(), "breach")
+    assert len(second_page) == 5 and not set(second_page) & set(first_page)
+    assert "<html" not in second.content.decode()  # HTMX gets the panel alone
