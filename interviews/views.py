@@ -27,17 +27,21 @@ from .models import ExitInterview, ReasonCategory, SubReason
 PAGE = "interviews/interview.html"
 WORKSPACE_ROWS = 50
 DONE_ROWS = 20
+DRAFT_ROWS = 50
 
 
 @require_GET
 @role_required(Role.INTERVIEWER, Role.MANAGER)
 def workspace(request: HttpRequest) -> HttpResponse:
     """The interviewer's home: accounts waiting (never the user's own), drafts, done."""
-    awaiting = querysets.awaiting_interview(request.user)
+    churned, churning = querysets.awaiting_interview(request.user)
+    awaiting = [*churned[:WORKSPACE_ROWS], *churning[:WORKSPACE_ROWS]][:WORKSPACE_ROWS]
+    drafts = querysets.drafts_of(request.user)
     context = {
-        "awaiting": awaiting[:WORKSPACE_ROWS],
-        "awaiting_count": awaiting.count(),
-        "drafts": querysets.drafts_of(request.user),
+        "awaiting": awaiting,
+        "awaiting_count": churned.count() + churning.count(),
+        "drafts": drafts[:DRAFT_ROWS],
+        "drafts_count": drafts.count(),
         "done": querysets.done_by(request.user)[:DONE_ROWS],
     }
     return render(request, "interviews/workspace.html", context)

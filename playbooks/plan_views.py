@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,7 +41,7 @@ READER_ROLES = (Role.CSM, Role.MANAGER, Role.ADMIN)
 DRAFTER_ROLES = (Role.CSM, Role.MANAGER)  # as plans.draft_plan requires
 CONFLICT = 409
 INVALID = 422
-PENDING_LIMIT = 200
+PENDING_PAGE_SIZE = 25
 OFFER_FIELDS = ("kind", "description", "discount_percent", "cost", "duration_months")
 STEP_FIELDS = ("title", "owner_role", "due_offset_hours")
 
@@ -335,13 +336,18 @@ def _inbox(user):
 
 
 def approvals_context(request: HttpRequest, *, policy_form: ApprovalPolicyForm | None = None) -> dict:
-    pending = list(_inbox(request.user)[:PENDING_LIMIT])
+    inbox = _inbox(request.user)
+    summary = inbox.aggregate(
+        total=Count("pk"), second=Count("pk", filter=Q(approvals_given__gt=0)), oldest=Min("submitted_at")
+    )
+    page = Paginator(inbox, PENDING_PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     return {
-        "pending": pending,
-        "pending_count": len(pending),
-        "waiting_second": sum(1 for plan in pending if plan.approvals_given),
-        "oldest": pending[0].submitted_at if pending else None,
+        "pending": list(page.object_list),
+        "page": page,
+        "pending_count": summary["total"],
+        "waiting_second": summary["second"],
+        "oldest": summary["oldest"],
         "now": now,
         "can_decide": has_role(request.user, Role.MANAGER),
         "decision_form": DecisionForm(),

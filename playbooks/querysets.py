@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.roles import Role, roles_of
 
@@ -34,7 +34,12 @@ class TaskQuerySet(models.QuerySet):
             members = managed_member_ids(user)
             if members is None:
                 return self.all()
-            q |= Q(assignee__in=members) | Q(account__owner__in=members) | Q(assignee=user)
+            # The owner test is an EXISTS, not a join: most team tasks pass on their assignee, and
+            # a join would make PostgreSQL read every account to count a team's tasks.
+            from accounts.models import Account
+
+            owned_by_team = Exists(Account.objects.filter(pk=OuterRef("account_id"), owner__in=members))
+            q |= Q(assignee__in=members) | Q(assignee=user) | owned_by_team
         if Role.CSM in roles:
             q |= Q(assignee=user) | Q(account__owner=user)
         if not (Role.MANAGER in roles or Role.CSM in roles):

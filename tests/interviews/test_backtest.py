@@ -104,6 +104,27 @@ def test_the_backtest_takes_the_snapshot_nearest_to_n_days_before_churn():
     assert (high.churned, high.retained, high.rate) == (1, 0, 1.0)
 
 
+@pytest.mark.django_db
+def test_postgresql_and_python_choose_the_same_snapshots():
+    """PostgreSQL picks the nearest snapshots in one query; SQLite goes through Python. Same rows,
+    ties (equal distance) going to the lower id, accounts without a scored snapshot left out."""
+    today = timezone.localdate()
+    for i in range(12):
+        gone = ChurnedAccountFactory(churned_on=today - timedelta(days=3 + i))
+        for offset in (27, 29, 31, 33, 58, 60, 62, 88, 93):
+            HealthSnapshotFactory(
+                account=gone, date=gone.churned_on - timedelta(days=offset + i % 3), score=20 + i
+            )
+        staying = AccountFactory()
+        for offset in (28, 30, 32, 57, 63, 87, 90, 94):
+            HealthSnapshotFactory(account=staying, date=today - timedelta(days=offset + i % 2), score=60 + i)
+        HealthSnapshotFactory(account=AccountFactory(), date=today - timedelta(days=30), score=None)
+
+    python = backtest._nearest_in_python(today, backtest.HORIZONS)
+    assert backtest.observations(today) == python
+    assert {n: len(rows) for n, rows in python.items()} == {30: 24, 60: 24, 90: 24}
+
+
 def measures(login: float | None, csat: float) -> dict:
     data = {"csat": {"dimension": "support", "raw": 4, "sub": csat, "weight": 10, "contribution": 1}}
     if login is not None:

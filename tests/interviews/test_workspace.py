@@ -67,16 +67,52 @@ def test_the_query_count_does_not_grow_with_the_rows(
     def fill(n):
         for i in range(n):
             ChurnedAccountFactory(owner=alice_csm, churned_on=days_ago(10 + i))
+            churning = AccountFactory(owner=alice_csm)
+            SignalEvent.objects.create(
+                account=churning, kind=EventKind.CANCELLATION_INTENT, occurred_on=days_ago(1)
+            )
             interview(ChurnedAccountFactory(owner=alice_csm), ivan_interviewer)
             interview(ChurnedAccountFactory(owner=alice_csm), ivan_interviewer, done=True)
 
     fill(1)
-    with django_assert_num_queries(8):  # session, user, roles, unread count, the four sections
+    # session, user, roles, unread count; churned and churning (rows, count), drafts (rows, count), done
+    with django_assert_num_queries(11):
         client.get(URL)
     fill(5)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         response = client.get(URL)
     assert len(response.context["done"]) == 6
+    assert response.context["awaiting_count"] == 12 and len(response.context["awaiting"]) == 12
+
+
+def test_long_lists_are_capped_and_counted(client_for, ivan_interviewer, alice_csm, monkeypatch):
+    from interviews import views
+
+    monkeypatch.setattr(views, "WORKSPACE_ROWS", 3)
+    monkeypatch.setattr(views, "DRAFT_ROWS", 2)
+    for i in range(2):
+        ChurnedAccountFactory(name=f"Churned {i}", owner=alice_csm, churned_on=days_ago(10 + i))
+    for i in range(2):
+        churning = AccountFactory(name=f"Churning {i}", owner=alice_csm)
+        SignalEvent.objects.create(
+            account=churning, kind=EventKind.CANCELLATION_INTENT, occurred_on=days_ago(1)
+        )
+    long_ago = AccountFactory(name="Intent long ago", owner=alice_csm)
+    SignalEvent.objects.create(
+        account=long_ago, kind=EventKind.CANCELLATION_INTENT, occurred_on=days_ago(400)
+    )
+    for i in range(3):
+        interview(ChurnedAccountFactory(name=f"Draft {i}", owner=alice_csm), ivan_interviewer)
+
+    response = client_for(ivan_interviewer).get(URL)
+
+    names = [account.name for account in response.context["awaiting"]]
+    assert names == ["Churned 1", "Churned 0", "Churning 0"]
+    assert response.context["awaiting_count"] == 4  # the intent of long ago no longer counts
+    assert len(response.context["drafts"]) == 2 and response.context["drafts_count"] == 3
+    html = response.content.decode()
+    assert "Showing the 3 oldest of 4." in html
+    assert "Showing the 2 saved most recently of 3." in html
 
 
 @pytest.mark.parametrize("user", ["alice_csm", "ada_admin", "nora_no_role"])

@@ -621,6 +621,18 @@ def test_the_inbox_needs_the_same_queries_for_3_or_20_plans(
     assert response.content.decode().count('class="queue-item"') == 20
 
 
+def test_a_long_inbox_pages_twenty_five_at_a_time_and_counts_them_all(client_for, maria_manager, alice_csm):
+    _pending_plans(27, alice_csm)
+    client = client_for(maria_manager)
+    html = client.get(APPROVALS).content.decode()
+    assert "<strong>27</strong> waiting for a decision" in html
+    assert html.count('class="queue-item"') == 25 and "Page 1 of 2" in html
+    second = client.get(APPROVALS, {"page": 2}).content.decode()
+    assert second.count('class="queue-item"') == 2 and "<strong>27</strong> waiting for a decision" in second
+    first_ids = set(re.findall(r'id="plan-row-(\d+)"', html))
+    assert not first_ids & set(re.findall(r'id="plan-row-(\d+)"', second))
+
+
 # --- approval limits -------------------------------------------------------------------------
 
 
