@@ -291,6 +291,8 @@ def pages(today) -> list[tuple[str, str, str]]:
         ("/reports/interviews/ (drill-down)", "/reports/interviews/?unit=month", "bench-manager-1"),
         ("/reports/backtest/", "/reports/backtest/", "bench-manager-1"),
         ("/reports/review/", "/reports/review/", "bench-manager-1"),
+        ("/reports/actions/ (action items)", "/reports/actions/", "bench-manager-1"),
+        ("/plans/save-rate/", "/plans/save-rate/", "bench-manager-1"),
         ("/interviews/ (interviewer)", "/interviews/", "bench-interviewer-1"),
     ]
 

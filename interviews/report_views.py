@@ -5,9 +5,10 @@ Each page is a fixed handful of grouped queries (interviews.metrics), whatever t
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -41,6 +42,7 @@ DRILL_PAGE_SIZE = 50
 # The keys carry the data version, so nothing stale is served; this only bounds memory.
 REPORT_CACHE_SECONDS = 24 * 60 * 60
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def _key(name: str, *parts: Any) -> str:
@@ -90,24 +92,34 @@ def refresh_backtest(today: date) -> backtest.Backtest:
 
 
 def cached_backtest(today: date) -> backtest.Backtest:
-    """The backtest for `today`: the current result; else the latest one while a task computes
-    the current one; else (the first request of the day) computed here."""
+    """The backtest for `today`: the current result; else the latest one (today's, or yesterday's
+    until the nightly run has computed today's) while a task computes the current one; else (a
+    new installation, an emptied cache) computed here."""
     version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
     if version is None:
         return backtest.run_backtest(today)
     key, latest = _backtest_keys(today, version)
-    found = cache.get_many([key, latest])
+    yesterday = _backtest_keys(today - timedelta(days=1), version)[1]
+    found = cache.get_many([key, latest, yesterday])
     if key in found:
         return found[key]
-    if latest in found:
-        if cache.add(_key("backtest-refreshing", today), 1, BACKTEST_REFRESH_LOCK_SECONDS):
-            from .tasks import refresh_backtest as task
+    stale = found.get(latest) or found.get(yesterday)
+    if stale is None:
+        return refresh_backtest(today)
+    if cache.add(_key("backtest-refreshing", today), 1, BACKTEST_REFRESH_LOCK_SECONDS):
+        transaction.on_commit(lambda: _queue_backtest(today))
+    stale.refreshing = True
+    return stale
 
-            transaction.on_commit(lambda: task.delay(today.isoformat()))
-        stale = found[latest]
-        stale.refreshing = True
-        return stale
-    return refresh_backtest(today)
+
+def _queue_backtest(today: date) -> None:
+    from .tasks import refresh_backtest as task
+
+    try:
+        task.delay(today.isoformat())
+    except Exception:  # the broker is down: the page still shows the last result
+        logger.exception("could not queue the backtest refresh")
+        cache.delete(_key("backtest-refreshing", today))
 
 
 def drill_url(**params: Any) -> str:

@@ -200,3 +200,38 @@ def test_the_nightly_run_computes_the_backtest_for_the_day(
     assert backtests == [date(2026, 11, 23)]
     report_views.cached_backtest(date(2026, 11, 23))
     assert len(backtests) == 1  # the page found it computed
+
+
+def test_before_the_nightly_run_the_page_shows_yesterdays_backtest(
+    monkeypatch, backtests, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(metrics, "data_version", lambda *args, **kwargs: "v1")
+    yesterday = report_views.cached_backtest(date(2026, 11, 22))
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        shown = report_views.cached_backtest(date(2026, 11, 23))
+    assert len(backtests) == 1 and shown.refreshing
+    assert shown.today == yesterday.today == date(2026, 11, 22)
+    assert len(queued) == 1
+
+
+def test_a_broker_that_is_down_still_shows_the_last_backtest(
+    monkeypatch, backtests, django_capture_on_commit_callbacks
+):
+    from interviews import tasks
+
+    version = ["v1"]
+    monkeypatch.setattr(metrics, "data_version", lambda *args, **kwargs: version[0])
+    report_views.cached_backtest(date(2026, 11, 23))
+    version[0] = "v2"
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(tasks.refresh_backtest, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = report_views.cached_backtest(date(2026, 11, 23))
+    assert shown.refreshing and len(backtests) == 1
+    # The lock is released, so the next visit tries to queue it again.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        report_views.cached_backtest(date(2026, 11, 23))
+    assert len(queued) == 1
