@@ -9,7 +9,6 @@ from datetime import datetime
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
@@ -60,14 +59,15 @@ def options(context, name: str, choices, selected=None):
     memo = context.render_context.setdefault("workbench_options", {})
     key = (name, "" if selected is None else str(selected))
     if key not in memo:
+        chosen = key[1] if selected is not None else None
         memo[key] = format_html_join(
             "",
-            '<option value="{}"{}>{}</option>',
+            "{}",
             (
                 (
-                    value,
-                    mark_safe(" selected") if str(value) == key[1] and selected is not None else "",
-                    label,
+                    format_html('<option value="{}" selected>{}</option>', value, label)
+                    if str(value) == chosen
+                    else format_html('<option value="{}">{}</option>', value, label),
                 )
                 for value, label in choices
             ),
