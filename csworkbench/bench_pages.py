@@ -59,6 +59,27 @@ def page_data_present() -> bool:
     return get_user_model().objects.filter(username=csm_name(1)).exists()
 
 
+def ensure_churning_accounts(today, say) -> None:
+    """About one active account in a hundred voiced cancellation intent in the last month, so the
+    interviewer workspace has accounts waiting (also added to datasets built before this)."""
+    from health.models import EventKind, SignalEvent
+
+    if SignalEvent.objects.filter(kind=EventKind.CANCELLATION_INTENT).exists():
+        return
+    columns, values, params = other_columns(SignalEvent, {"account_id", "kind", "occurred_on", "note"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO health_signalevent (account_id, kind, occurred_on, note{columns})
+            SELECT id, %s, %s::date - (id %% 30)::int, ''{values}
+            FROM accounts_account WHERE status = 'active' AND id %% 100 = 0
+            """,
+            [EventKind.CANCELLATION_INTENT, today, *params],
+        )
+        say(f"Added cancellation intent to {cursor.rowcount:,} active accounts (interviews waiting).")
+        cursor.execute("ANALYZE health_signalevent")
+
+
 def build_page_data(accounts: int, today, say) -> None:
     """Users and the rows the pages read, scaled with the number of accounts: one open task per
     ten accounts, one churned account with an exit interview per ~16, a plan per ~170."""

@@ -137,6 +137,7 @@ class Command(BaseCommand):
                 result = recompute_health(as_of=today)
                 raise_alerts(as_of=today, prepared=result.prepared)
             vacuum()
+        bench_pages.ensure_churning_accounts(today, self.say)
 
     def clear_page_data(self) -> None:
         from django.contrib.auth import get_user_model
