@@ -144,6 +144,27 @@ def test_the_1y_range_reaches_further_back_than_90_days(client_for, alice_csm, s
     )
 
 
+def test_the_values_table_lists_every_point_newest_first(client_for, alice_csm, scored_account):
+    HealthSnapshotFactory(account=scored_account, date=days_ago(3), score=None, tier="")
+    content = client_for(alice_csm).get(detail(scored_account)).content.decode()
+    table = content.split('<table class="data-table compact">')[1].split("</table>")[0]
+    rows = table.split("<tbody>")[1].split("</tbody>")[0].strip().split("\n")
+    assert len(rows) == 4
+    assert rows[0] == (
+        f'<tr><td data-label="Date"><time datetime="{TODAY.isoformat()}">{short(TODAY)}</time></td>'
+        '<td data-label="Score" class="num">58</td><td data-label="Health tier">Medium risk</td>'
+        f'<td data-label="Model version">v{HealthModel.objects.get(status="published").version}</td></tr>'
+    )
+    assert f'datetime="{days_ago(3).isoformat()}"' in rows[1]
+    assert "insufficient data" in rows[1] and ">—<" in rows[1]
+    assert "v7" in rows[3] and ">66<" in rows[3]
+
+
+def test_the_values_table_of_an_empty_period_says_so(client_for, alice_csm, alice_account):
+    content = client_for(alice_csm).get(detail(alice_account)).content.decode()
+    assert "No health scores in this period." in content
+
+
 def test_the_chart_without_htmx_redirects_to_the_account_page(client_for, alice_csm, scored_account):
     response = client_for(alice_csm).get(chart_url(scored_account), {"range": "1y"})
     assert response.status_code == 302
