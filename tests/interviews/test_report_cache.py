@@ -170,7 +170,7 @@ def test_the_backtest_page_says_when_an_older_result_is_shown(
     monkeypatch.setattr(metrics, "data_version", lambda *args, **kwargs: version[0])
     client = client_for(maria_manager)
     page = client.get("/reports/backtest/").content.decode()
-    assert "Computed" in page and "being computed" not in page
+    assert "Computed at " in page and "being computed" not in page
     version[0] = "v2"
     page = client.get("/reports/backtest/").content.decode()
     assert "a newer result is being computed" in page
