@@ -82,6 +82,22 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_sessions_at_the_end(django_db_setup, django_db_blocker):
+    """A session some thread or worker process left open would stop pytest-django from dropping
+    the test database at the end (a warning, and a database left behind): end them first."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """The cache outlives a test's rolled-back data (reports cache pages by a data version that
