@@ -13,17 +13,19 @@ from health.scoring import CANCELLATION_WINDOW_DAYS
 from .models import ExitInterview, InterviewStatus, ReasonCategory, SubReason
 
 
+def open_cancellation_intents(today: date | None = None) -> QuerySet[SignalEvent]:
+    """Cancellation intent voiced recently enough that scoring still counts it."""
+    today = today or timezone.localdate()
+    return SignalEvent.objects.filter(
+        kind=EventKind.CANCELLATION_INTENT,
+        occurred_on__lte=today,
+        occurred_on__gt=today - timedelta(days=CANCELLATION_WINDOW_DAYS),
+    ).order_by()
+
+
 def open_cancellation_intent(today: date | None = None) -> Exists:
     """The account voiced cancellation intent recently enough that scoring still counts it."""
-    today = today or timezone.localdate()
-    return Exists(
-        SignalEvent.objects.filter(
-            account=OuterRef("pk"),
-            kind=EventKind.CANCELLATION_INTENT,
-            occurred_on__lte=today,
-            occurred_on__gt=today - timedelta(days=CANCELLATION_WINDOW_DAYS),
-        )
-    )
+    return Exists(open_cancellation_intents(today).filter(account=OuterRef("pk")))
 
 
 def interviewable_accounts(today: date | None = None) -> QuerySet[Account]:
@@ -38,16 +40,7 @@ def awaiting_interview(user: Any, today: date | None = None) -> tuple[QuerySet[A
     that each read only their own rows through an index: the churned ones, oldest churn first,
     then the churning ones (cancellation intent still open, no churn date yet), by name. One
     query over both would read every account."""
-    today = today or timezone.localdate()
-    churning_ids = (
-        SignalEvent.objects.filter(
-            kind=EventKind.CANCELLATION_INTENT,
-            occurred_on__lte=today,
-            occurred_on__gt=today - timedelta(days=CANCELLATION_WINDOW_DAYS),
-        )
-        .order_by()
-        .values("account_id")
-    )
+    churning_ids = open_cancellation_intents(today).values("account_id")
     waiting = Account.objects.filter(exit_interview__isnull=True).exclude(owner=user).select_related("owner")
     churned = waiting.filter(status=AccountStatus.CHURNED).order_by("churned_on", "name", "pk")
     churning = waiting.filter(status=AccountStatus.ACTIVE, pk__in=churning_ids).order_by("name", "pk")

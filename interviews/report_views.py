@@ -76,8 +76,13 @@ def cached_report(unit: str, cut: str, today: date) -> "Report":
 BACKTEST_REFRESH_LOCK_SECONDS = 15 * 60
 
 
-def _backtest_keys(today: date, version: str) -> tuple[str, str]:
-    return _key("backtest", version, today), _key("backtest-latest", today)
+def _backtest_key(today: date, version: str) -> str:
+    return _key("backtest", version, today)
+
+
+def _latest_backtest_key(today: date) -> str:
+    """The last result computed for `today`, whatever the data version it was computed from."""
+    return _key("backtest-latest", today)
 
 
 def refresh_backtest(today: date) -> backtest.Backtest:
@@ -85,8 +90,9 @@ def refresh_backtest(today: date) -> backtest.Backtest:
     version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
     result = backtest.run_backtest(today)
     if version is not None:
-        key, latest = _backtest_keys(today, version)
-        cache.set_many({key: result, latest: result}, REPORT_CACHE_SECONDS)
+        cache.set_many(
+            {_backtest_key(today, version): result, _latest_backtest_key(today): result}, REPORT_CACHE_SECONDS
+        )
         cache.delete(_key("backtest-refreshing", today))
     return result
 
@@ -98,8 +104,11 @@ def cached_backtest(today: date) -> backtest.Backtest:
     version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
     if version is None:
         return backtest.run_backtest(today)
-    key, latest = _backtest_keys(today, version)
-    yesterday = _backtest_keys(today - timedelta(days=1), version)[1]
+    key, latest, yesterday = (
+        _backtest_key(today, version),
+        _latest_backtest_key(today),
+        _latest_backtest_key(today - timedelta(days=1)),
+    )
     found = cache.get_many([key, latest, yesterday])
     if key in found:
         return found[key]
