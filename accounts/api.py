@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from .importers import MAX_STORED_ERRORS, upsert_metrics, validate_metric_rows
+from .importers import MAX_STORED_ERRORS, AccountsGone, ErrorList, upsert_metrics, validate_metric_rows
 from .models import ApiToken
 from .tokens import authenticate_token
 
@@ -25,6 +25,19 @@ MAX_ROWS = 10_000
 
 def error_response(status: int, error: str, detail: Any, **extra: Any) -> JsonResponse:
     return JsonResponse({"error": error, "detail": detail, **extra}, status=status)
+
+
+def invalid_rows(errors: ErrorList) -> JsonResponse:
+    return error_response(
+        400,
+        "invalid_rows",
+        _("Some rows are wrong; nothing was written."),
+        error_count=errors.count,
+        errors=[
+            {"index": item["line"], "field": item["column"], "reason": item["reason"]}
+            for item in errors.items[:MAX_STORED_ERRORS]
+        ],
+    )
 
 
 def unauthorized(error: str, detail: str) -> JsonResponse:
@@ -116,17 +129,20 @@ def metrics(request: HttpRequest) -> JsonResponse:
         )
     checked, errors = validate_metric_rows(rows)
     if errors:
+        return invalid_rows(errors)
+    try:
+        result = upsert_metrics(rows=checked, source=f"api:{token.name}")
+    except AccountsGone:
+        # An account was deleted between the check and the write: nothing was written, and the
+        # rows naming it are now errors like any unknown account's.
+        errors = validate_metric_rows(rows)[1]
+        if errors:
+            return invalid_rows(errors)
         return error_response(
             400,
-            "invalid_rows",
-            _("Some rows are wrong; nothing was written."),
-            error_count=errors.count,
-            errors=[
-                {"index": item["line"], "field": item["column"], "reason": item["reason"]}
-                for item in errors.items[:MAX_STORED_ERRORS]
-            ],
+            "accounts_changed",
+            _("An account named in this request was deleted while it was written; nothing was written."),
         )
-    result = upsert_metrics(rows=checked, source=f"api:{token.name}")
     return JsonResponse(
         {
             "received": len(rows),

@@ -6,11 +6,14 @@ number, column and reason; only a file without a single error is written, in one
 with set-based statements (`bulk_create`, one `INSERT … ON CONFLICT`), never a query per row.
 
 Large files stream: the csv module reads a text wrapper over the binary file, rows are checked in
-chunks and never held in memory all at once. On PostgreSQL the checked metric rows are copied
-into a temporary table as they go (`COPY`) and merged into the real table by one statement once
-the file turns out clean; on other databases the file is read a second time and written in
-batches. The API reuses the same per-field checks (`validate_metric_rows`), so a value means the
-same thing in a CSV cell and in JSON.
+chunks and never held in memory all at once. On PostgreSQL a metrics file is written while it is
+checked: the checked rows stream through one `COPY` into DailyMetric, in a transaction that is
+rolled back unless the whole file is clean, so the database writes on one core while Python
+checks on the other (see `_MetricStage`; rows that update stored ones are merged by one
+`INSERT … ON CONFLICT` instead). On other databases the file is read a second time and written in
+batches. DailyMetric has no foreign-key constraint: every metrics load locks the accounts its rows
+name before it commits (`health.integrity`). The API reuses the same per-field checks
+(`validate_metric_rows`), so a value means the same thing in a CSV cell and in JSON.
 
 Empty metric cells (and null or missing metric fields in the API) mean "not reported": they never
 overwrite a value already stored for that account and day, so several sources may each send the
@@ -38,7 +41,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -69,7 +80,7 @@ logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 10_000
 CHECK_CHUNK = 5_000  # rows checked between two progress reports
 BATCH_SIZE = 5_000  # rows written per statement
-STAGE_FLUSH = 50_000  # checked metric lines buffered before they are written to the spool
+STAGE_FLUSH = 10_000  # checked metric lines buffered before they go to the database and the spool
 SPOOL_MEMORY = 32 << 20  # checked metric lines kept in memory up to this size, then on disk
 PREVIEW_ROWS = 10
 EARLIEST = date(2000, 1, 1)
@@ -858,10 +869,13 @@ def _metric_row(values: dict[str, Any]) -> tuple:
 def upsert_metric_batches(rows: Iterable[dict[str, Any]], counts: Counts) -> None:
     """Merge checked metric rows into DailyMetric in batches, with the ORM (any database).
 
-    A value given replaces the stored one; a value not reported (None) keeps it.
+    A value given replaces the stored one; a value not reported (None) keeps it. Call it inside
+    a transaction: it ends by checking that every account named still exists (`_lock_accounts`).
     """
+    named: set[int] = set()
     for batch in _batches(rows):
         account_ids = {values["account_id"] for values in batch}
+        named |= account_ids
         dates = {values["date"] for values in batch}
         existing = {
             (row[0], row[1]): row[2:]
@@ -893,10 +907,67 @@ def upsert_metric_batches(rows: Iterable[dict[str, Any]], counts: Counts) -> Non
             unique_fields=["account", "date"],
             update_fields=list(METRIC_FIELDS),
         )
+    _lock_accounts(named)
 
 
-def _metrics_stored_between(first: date, last: date) -> bool:
-    return DailyMetric.objects.filter(date__gte=first, date__lte=last).exists()
+class AccountsGone(Exception):
+    """Accounts named by rows being written were deleted since the rows were checked."""
+
+    def __init__(self, account_ids: set[int]):
+        super().__init__(f"{len(account_ids)} account(s) deleted during the load")
+        self.account_ids = account_ids
+
+
+def _lock_accounts(account_ids: Iterable[int]) -> None:
+    """Lock the accounts metric rows name until the transaction ends (DailyMetric has no
+    foreign-key constraint: see `health.integrity`); AccountsGone if one no longer exists."""
+    from health.integrity import lock_metric_accounts
+
+    missing = lock_metric_accounts(account_ids)
+    if missing:
+        raise AccountsGone(missing)
+
+
+class _StreamAbandoned(Exception):
+    """Ends a COPY whose rows are not wanted (the file has errors, or the load stopped)."""
+
+
+class _CopyStream:
+    """PostgreSQL: one COPY … FROM STDIN (CSV) into `table`, fed block by block, in a savepoint
+    of its own so a failed COPY can be rolled back without ending the transaction."""
+
+    def __init__(self, table: str, columns: Iterable[str]) -> None:
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(name) for name in columns)
+        self.savepoint = transaction.savepoint()
+        self.cursor = connection.cursor()
+        self.context = self.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN WITH (FORMAT csv)")
+        self.copy = self.context.__enter__()
+
+    def write(self, block: str) -> None:
+        # The server reports a failed row only when the COPY ends: writing on is harmless.
+        self.copy.write(block)
+
+    def finish(self) -> bool:
+        """End the COPY: True when every row went in, False (rolled back) when a row was refused
+        as a duplicate of a stored one or against a check. Any other database error is raised."""
+        try:
+            with connection.wrap_database_errors:
+                self.context.__exit__(None, None, None)
+        except DatabaseError as exc:
+            transaction.savepoint_rollback(self.savepoint)
+            if isinstance(exc, IntegrityError):
+                return False
+            raise
+        finally:
+            self.cursor.close()
+        transaction.savepoint_commit(self.savepoint)
+        return True
+
+    def abort(self) -> None:
+        self.context.__exit__(_StreamAbandoned, _StreamAbandoned("nothing from this COPY is kept"), None)
+        self.cursor.close()
+        transaction.savepoint_rollback(self.savepoint)
 
 
 class _MetricStage:
@@ -906,11 +977,16 @@ class _MetricStage:
     (`lines`, filled by `_FastMetricChecker`: a metrics file, staged as written, in the file's
     column order `line_columns`) or as tuples (`add_rows`: the API).
 
-    CSV lines are spooled to a temporary file (in memory up to `SPOOL_MEMORY`). When no stored
-    row can share a key with them — nothing stored in their date range, `first_day` to
-    `last_day` — they are COPied straight into DailyMetric: every row is new. Otherwise, and for
-    tuples, they COPY into a session temporary table merged into DailyMetric by one
-    INSERT … ON CONFLICT DO UPDATE.
+    CSV lines stream, as they are checked, through one COPY straight into DailyMetric
+    (`start_stream`), so PostgreSQL writes on its own core while Python checks the rest of the
+    file; the COPY runs in a savepoint and is only kept if the whole file turns out clean. They
+    are also spooled to a temporary file (in memory up to `SPOOL_MEMORY`): when a row already
+    stored shares a key with one of them, the COPY fails on it, is rolled back, and the spooled
+    lines — like the API's tuples — COPY into a session temporary table merged into DailyMetric
+    by one INSERT … ON CONFLICT DO UPDATE.
+
+    Either way the accounts the rows name are locked before the transaction commits
+    (`health.integrity.lock_metric_accounts`): DailyMetric has no foreign-key constraint.
     """
 
     def __init__(self, fields: Iterable[str] = METRIC_FIELDS, line_columns: Iterable[str] = ()) -> None:
@@ -921,8 +997,8 @@ class _MetricStage:
         self.lines: list[str] = []
         self.rows: list[tuple] = []
         self.spool: IO[str] | None = None
-        self.first_day: date | None = None  # the range of the spooled lines' dates, when known
-        self.last_day: date | None = None
+        self.stream: _CopyStream | None = None
+        self.streamed = False  # the lines went into DailyMetric through the stream
         self.created = False
 
     def _create(self) -> None:
@@ -940,6 +1016,11 @@ class _MetricStage:
         self.rows.extend(rows)
         self.flush()
 
+    def start_stream(self) -> None:
+        """Send the CSV lines to DailyMetric as they are flushed. Call inside a transaction, and
+        use no other query on the connection until `merge` or `drop`: it is busy with the COPY."""
+        self.stream = _CopyStream(DailyMetric._meta.db_table, self.line_columns)
+
     def flush(self) -> None:
         if self.lines:
             block = "".join(self.lines)
@@ -950,6 +1031,8 @@ class _MetricStage:
                     max_size=SPOOL_MEMORY, mode="w+", encoding="utf-8", newline=""
                 )
             self.spool.write(block)
+            if self.stream is not None:
+                self.stream.write(block)
             self.lines = []
         if self.rows:
             if not self.created:
@@ -978,25 +1061,20 @@ class _MetricStage:
             while chunk := self.spool.read(1 << 20):
                 copy.write(chunk)
 
-    def _insert_new(self, counts: Counts, rows: int) -> bool:
-        """COPY the spooled lines straight into DailyMetric when none can be there already: True
-        when done. A row stored meanwhile with the same key rolls it back (False)."""
-        if self.spool is None or self.created or self.first_day is None or self.last_day is None:
-            return False
-        table = DailyMetric._meta.db_table
-        if _metrics_stored_between(self.first_day, self.last_day):
-            return False
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                self._copy_spool(cursor, table)
-        except IntegrityError:
-            return False
-        counts.created += rows
-        return True
-
-    def merge(self, counts: Counts, rows: int) -> None:
+    def end_stream(self) -> None:
+        """End the COPY of the checked lines, if one is open: `streamed` tells whether every row
+        went in (all new). Call it before any other query: the connection is busy till then."""
         self.flush()
-        if self._insert_new(counts, rows):
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            self.streamed = stream.finish()
+
+    def merge(self, counts: Counts, rows: int, account_ids: Iterable[int]) -> None:
+        """Write the staged rows, all `rows` of them, naming the accounts `account_ids`."""
+        self.end_stream()
+        _lock_accounts(account_ids)
+        if self.streamed:
+            counts.created += rows
             return
         if self.spool is not None:
             if not self.created:
@@ -1032,6 +1110,9 @@ class _MetricStage:
     def drop(self) -> None:
         self.lines = []
         self.rows = []
+        if self.stream is not None:
+            self.stream.abort()
+            self.stream = None
         if self.spool is not None:
             self.spool.close()
             self.spool = None
@@ -1092,9 +1173,6 @@ class _FastMetricChecker:
         rows until the first error. `line_num` follows the lines read, for the caller's messages."""
         self.line_num = line_num
         self.line_num = self._run(text, line_num, errors, report)
-        if self.dates:  # every staged row's date is among them: the range DailyMetric is checked in
-            self.stage.first_day = date.fromordinal(min(self.dates.values()) + _ORDINAL_2000)
-            self.stage.last_day = date.fromordinal(max(self.dates.values()) + _ORDINAL_2000)
 
     def _run(self, text: io.TextIOWrapper, line: int, errors: ErrorList, report: Callable[[], None]) -> int:
         checker = self.checker
@@ -1162,11 +1240,13 @@ class _FastMetricChecker:
         checker.rows = rows
         return line
 
+    def account_ids(self) -> set[int]:
+        """The accounts of the rows that passed (their keys are `MetricsKind.key`)."""
+        return {key >> 20 for key in self.keys}
+
     def _full_check(self, line: int, cells: list[str], errors: ErrorList) -> None:
         values = self.checker.check(line, cells)
         if values is not None and not errors:
-            day = values["date"]
-            self.dates.setdefault(day.isoformat(), day.toordinal() - _ORDINAL_2000)
             staged = []
             for name in self.header:
                 if name == "account":
@@ -1371,12 +1451,46 @@ def load_csv(
     """Check a whole CSV file of `kind` and load it only if every row is right.
 
     `file` is a seekable binary file. `progress(processed_rows, total_rows)` is called as rows are
-    checked (`total_rows` is the caller's estimate, see `count_data_lines`). The load and its
-    audit row ("import") happen in one transaction; `before_commit(result)` runs inside it, so a
-    caller can record the outcome atomically with the data. Returns the counts and the errors.
+    checked (`total_rows` is the caller's estimate, see `count_data_lines`); it must not use the
+    default database connection, which on PostgreSQL is streaming a metrics file's rows into
+    the database meanwhile. The load and its audit row ("import") happen in one transaction;
+    `before_commit(result)` runs inside it, so a caller can record the outcome atomically with
+    the data. Returns the counts and the errors.
     """
     spec = kind_spec(kind)
-    result = ImportResult(kind=kind)
+    # A metrics file on PostgreSQL is written while it is checked (see `_MetricStage`): one
+    # transaction from the first row checked, rolled back unless the whole file is clean.
+    streams = connection.vendor == "postgresql" and isinstance(spec, MetricsKind)
+    with transaction.atomic() if streams else contextlib.nullcontext():
+        result = _check_and_write(
+            spec,
+            file=file,
+            actor=actor,
+            name=name,
+            via=via,
+            progress=progress,
+            total_rows=total_rows,
+            before_commit=before_commit,
+            stream=streams,
+        )
+        if streams and not result.ok:
+            transaction.set_rollback(True)
+    return result
+
+
+def _check_and_write(
+    spec: Kind,
+    *,
+    file: IO[bytes],
+    actor: Any,
+    name: str,
+    via: str,
+    progress: Callable[[int, int], None] | None,
+    total_rows: int,
+    before_commit: Callable[[ImportResult], None] | None,
+    stream: bool,
+) -> ImportResult:
+    result = ImportResult(kind=spec.name)
     errors = ErrorList()
     stage: _MetricStage | None = None
     fast: _FastMetricChecker | None = None
@@ -1384,69 +1498,82 @@ def load_csv(
     text = _text(file)
     reader = csv.reader(text)
     try:
-        header = next(reader, None)
-        if header is None or not "".join(header).strip():
-            errors.add(1, "", _("The file is empty: the first line must name the columns."))
-        else:
-            header = _normalise_header(header)
-            bound = check_header(spec, header, errors)
-        if not errors:
-            lookups = Lookups.load(accounts=spec.needs_accounts, users=spec.needs_users)
-            checker = _RowChecker(spec, bound, len(header), lookups, errors)
-            stage = spec.stager(bound)
-
-            def report() -> None:
-                if progress is not None:
-                    progress(checker.rows, max(total_rows, checker.rows))
-
-            if stage is not None:
-                fast = _FastMetricChecker(checker, stage, header)
-                fast.run(text, reader.line_num, errors, report)
+        try:
+            header = next(reader, None)
+            if header is None or not "".join(header).strip():
+                errors.add(1, "", _("The file is empty: the first line must name the columns."))
             else:
-                for line, cells in _records(reader, len(header)):
-                    checker.check(line, cells)
-                    if checker.rows % CHECK_CHUNK == 0:
-                        report()
-            result.rows = checker.rows
-            report()
-    except UnicodeDecodeError:
-        # Decoding runs ahead of the rows read, so the line is approximate: the file is refused whole.
-        errors = ErrorList()
-        errors.add(1, "", _encoding_reason((fast or reader).line_num + 1))
-    except csv.Error as exc:
-        line = (fast or reader).line_num
-        errors.add(line, "", _("This line cannot be read as CSV: %(detail)s.") % {"detail": exc})
-    finally:
-        _release(text)
+                header = _normalise_header(header)
+                bound = check_header(spec, header, errors)
+            if not errors:
+                lookups = Lookups.load(accounts=spec.needs_accounts, users=spec.needs_users)
+                checker = _RowChecker(spec, bound, len(header), lookups, errors)
+                stage = spec.stager(bound)
 
-    try:
-        if not errors:
-            _write(
-                spec,
-                file=file,
-                bound=bound,
-                width=len(header),
-                stage=stage,
-                result=result,
-                actor=actor,
-                name=name,
-                via=via,
-                before_commit=before_commit,
+                def report() -> None:
+                    if progress is not None:
+                        progress(checker.rows, max(total_rows, checker.rows))
+
+                if stage is not None:
+                    fast = _FastMetricChecker(checker, stage, header)
+                    if stream:
+                        stage.start_stream()
+                    fast.run(text, reader.line_num, errors, report)
+                else:
+                    for line, cells in _records(reader, len(header)):
+                        checker.check(line, cells)
+                        if checker.rows % CHECK_CHUNK == 0:
+                            report()
+                result.rows = checker.rows
+                report()
+        except UnicodeDecodeError:
+            # Decoding runs ahead of the rows read, so the line is approximate: the file is refused whole.
+            errors = ErrorList()
+            errors.add(1, "", _encoding_reason((fast or reader).line_num + 1))
+        except csv.Error as exc:
+            line = (fast or reader).line_num
+            errors.add(line, "", _("This line cannot be read as CSV: %(detail)s.") % {"detail": exc})
+        finally:
+            _release(text)
+
+        try:
+            if not errors:
+                _write(
+                    spec,
+                    file=file,
+                    bound=bound,
+                    width=len(header),
+                    stage=stage,
+                    account_ids=fast.account_ids() if fast is not None else set(),
+                    result=result,
+                    actor=actor,
+                    name=name,
+                    via=via,
+                    before_commit=before_commit,
+                )
+        except _Abort as exc:
+            errors.add(1, "", exc.reason)
+        except AccountsGone:
+            errors.add(1, "", accounts_gone_reason())
+        except DatabaseError as exc:
+            logger.warning("import of %s %r refused by the database: %s", spec.name, name, exc)
+            errors.add(
+                1, "", _("The database refused the file (%(detail)s). Nothing was written.") % {"detail": exc}
             )
-    except _Abort as exc:
-        errors.add(1, "", exc.reason)
-    except DatabaseError as exc:
-        logger.warning("import of %s %r refused by the database: %s", kind, name, exc)
-        errors.add(
-            1, "", _("The database refused the file (%(detail)s). Nothing was written.") % {"detail": exc}
-        )
     finally:
         if stage is not None:
-            stage.drop()
+            stage.drop()  # ends a COPY still open, whatever happened
     result.take_errors(errors)
     if not result.ok:
         result.created = result.updated = result.unchanged = 0
     return result
+
+
+def accounts_gone_reason() -> str:
+    return _(
+        "An account named in the file was deleted while the file was loading. Nothing was "
+        "written: load the file again to see which rows name it."
+    )
 
 
 def _write(
@@ -1456,6 +1583,7 @@ def _write(
     bound: list[tuple[int, Column]],
     width: int,
     stage: _MetricStage | None,
+    account_ids: set[int],
     result: ImportResult,
     actor: Any,
     name: str,
@@ -1463,9 +1591,11 @@ def _write(
     before_commit: Callable[[ImportResult], None] | None,
 ) -> None:
     counts = Counts()
+    if stage is not None:
+        stage.end_stream()  # before the savepoint below: the connection is busy with the COPY
     with transaction.atomic():
         if stage is not None:
-            stage.merge(counts, result.rows)
+            stage.merge(counts, result.rows, account_ids)
         else:
             _load_second_pass(spec, file=file, bound=bound, width=width, counts=counts, rows=result.rows)
         result.created, result.updated, result.unchanged = counts.created, counts.updated, counts.unchanged
@@ -1630,7 +1760,7 @@ def upsert_metrics(*, rows: list[dict[str, Any]], actor: Any = None, source: str
         stage = _MetricStage()
         try:
             stage.add_rows(_metric_row(values) for values in rows)
-            stage.merge(counts, len(rows))
+            stage.merge(counts, len(rows), {values["account_id"] for values in rows})
         finally:
             stage.drop()
     else:
@@ -1733,15 +1863,52 @@ IMPORT_LOCK_SPACE = 4711  # the advisory-lock namespace of import jobs
 
 def _run_claimed_job(*, job_id: int, language: str | None) -> ImportJob:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-    last_report = [0.0]
+    with _ProgressWriter(job_id) as progress:
+        return _load_job(job, language=language, progress=progress)
 
-    def report(processed: int, total: int) -> None:
+
+class _ProgressWriter:
+    """Records a running job's progress (and its sign of life) where the page polling it sees it
+    at once. On PostgreSQL that takes a connection of its own: the load holds the default one in
+    a transaction, busy streaming a metrics file's rows."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.last = 0.0
+        self.side = (
+            connections.create_connection(DEFAULT_DB_ALIAS) if connection.vendor == "postgresql" else None
+        )
+
+    def __enter__(self) -> _ProgressWriter:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.side is not None:
+            self.side.close()
+
+    def __call__(self, processed: int, total: int) -> None:
         now = timezone.now()
-        if now.timestamp() - last_report[0] >= PROGRESS_INTERVAL_SECONDS:
-            last_report[0] = now.timestamp()
-            ImportJob.objects.filter(pk=job_id).update(
+        if now.timestamp() - self.last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last = now.timestamp()
+        if self.side is None:
+            ImportJob.objects.filter(pk=self.job_id).update(
                 processed_rows=processed, total_rows=total, finished_at=now
             )
+            return
+        # Best effort: when the caller's own transaction holds the job's row, skip this report
+        # rather than wait for a lock that is only released after the load.
+        table = self.side.ops.quote_name(ImportJob._meta.db_table)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET processed_rows = %s, total_rows = %s, finished_at = %s "  # noqa: S608 - our table
+                f"WHERE id = (SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                [processed, total, now, self.job_id],
+            )
+
+
+def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter) -> ImportJob:
+    job_id = job.pk
 
     def mark_done(result: ImportResult) -> None:
         ImportJob.objects.filter(pk=job_id).update(
@@ -1765,7 +1932,7 @@ def _run_claimed_job(*, job_id: int, language: str | None) -> ImportJob:
                     actor=job.created_by,
                     name=job.original_name,
                     via="upload",
-                    progress=report,
+                    progress=progress,
                     total_rows=total,
                     before_commit=mark_done,
                 )

@@ -287,3 +287,21 @@ def test_each_accepted_request_is_audited(post, accounts):
 
 def test_an_empty_batch_is_accepted(post):
     assert post({"metrics": []}).json() == {"received": 0, "created": 0, "updated": 0, "unchanged": 0}
+
+
+def test_an_account_deleted_between_the_check_and_the_write_is_a_row_error(post, accounts, monkeypatch):
+    from accounts import api, importers
+
+    _acme, zeta = accounts
+
+    def write_after_a_deletion(**kwargs):
+        zeta.delete()  # as if an admin deleted it while the request was being checked
+        return importers.upsert_metrics(**kwargs)
+
+    monkeypatch.setattr(api, "upsert_metrics", write_after_a_deletion)
+    response = post(batch())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_rows"
+    assert [(error["index"], error["field"]) for error in body["errors"]] == [(1, "account")]
+    assert not DailyMetric.objects.exists()  # not even ACME-1's row

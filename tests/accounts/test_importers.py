@@ -609,18 +609,74 @@ def test_new_metric_rows_copy_straight_into_the_table_on_postgresql(acme, zeta):
     ]
 
 
-def test_a_row_stored_meanwhile_falls_back_to_the_merge(acme, monkeypatch):
+def test_a_file_naming_a_stored_row_falls_back_from_the_stream_to_the_merge(acme):
     needs(connection.vendor == "postgresql", "the COPY path runs on PostgreSQL only")
-    from accounts import importers
-
     DailyMetricFactory(account=acme, date=YESTERDAY, logins=1, nps=5)
-    # As if the row had been stored between the check and the COPY.
-    monkeypatch.setattr(importers, "_metrics_stored_between", lambda first, last: False)
-    result = load("metrics", f"account,date,logins\nACME-1,{YESTERDAY},4\nACME-1,{TWO_DAYS_AGO},2\n")
+    # The new row comes first: the stream takes it, then fails on the stored one and is rolled back.
+    result = load("metrics", f"account,date,logins\nACME-1,{TWO_DAYS_AGO},2\nACME-1,{YESTERDAY},4\n")
     assert result.ok, result.errors
     assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
     assert DailyMetric.objects.get(account=acme, date=YESTERDAY).nps == 5  # not reported: kept
     assert DailyMetric.objects.get(account=acme, date=YESTERDAY).logins == 4
+    assert DailyMetric.objects.get(account=acme, date=TWO_DAYS_AGO).logins == 2
+
+
+def test_a_metrics_file_is_written_while_it_is_still_being_checked_on_postgresql(settings):
+    needs(connection.vendor == "postgresql", "the COPY path runs on PostgreSQL only")
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    accounts = AccountFactory.create_batch(10)
+    days = 3_000
+    lines = ["account,date,logins"]
+    lines += [
+        f"{account.external_id},{(TODAY - timedelta(days=n)).isoformat()},{n % 9}"
+        for account in accounts
+        for n in range(1, days + 1)
+    ]
+    backend = connection.connection.info.backend_pid
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    copied: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        # Another session watches this one's COPY: rows arrive before the check is over.
+        with side.cursor() as cursor:
+            cursor.execute("SELECT tuples_processed FROM pg_stat_progress_copy WHERE pid = %s", [backend])
+            row = cursor.fetchone()
+        if done < len(accounts) * days:
+            copied.append(row[0] if row else 0)
+
+    try:
+        result = load("metrics", "\n".join(lines) + "\n", progress=progress)
+    finally:
+        side.close()
+    assert result.ok, result.errors
+    assert result.created == DailyMetric.objects.count() == len(accounts) * days
+    assert max(copied) > 0, "nothing reached the database before the whole file was checked"
+
+
+def test_an_account_deleted_after_the_check_loads_nothing(acme, zeta, monkeypatch):
+    from accounts import importers
+
+    real_load = importers.Lookups.load
+
+    def stale(cls, **kwargs):
+        found = real_load(**kwargs)
+        Account.objects.filter(pk=zeta.pk).delete()  # gone once the names were looked up
+        return found
+
+    monkeypatch.setattr(importers.Lookups, "load", classmethod(stale))
+    result = load("metrics", f"account,date,logins\nACME-1,{YESTERDAY},2\nZETA-2,{YESTERDAY},3\n")
+    assert not result.ok
+    assert errors_of(result) == [(1, "")]
+    assert "deleted while the file was loading" in result.errors[0]["reason"]
+    assert not DailyMetric.objects.exists()
+
+
+def test_deleting_an_account_deletes_its_metrics(acme, zeta):
+    DailyMetricFactory(account=acme, date=YESTERDAY)
+    DailyMetricFactory(account=zeta, date=YESTERDAY)
+    acme.delete()
+    assert list(DailyMetric.objects.values_list("account_id", flat=True)) == [zeta.pk]
 
 
 def test_line_numbers_stay_right_around_quoted_and_odd_rows_in_a_metrics_file(acme, zeta):

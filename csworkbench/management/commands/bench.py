@@ -457,11 +457,11 @@ class Command(BaseCommand):
                 DailyMetric.objects.filter(date__lt=today - timedelta(days=399)).delete()
                 vacuum("health_dailymetric")
 
-            copy_s, _ = timed(bare_copy)
-            load_s, _ = timed(load, before=clean_up)
+            copy_s, _ = timed(bare_copy, repeat=3)
+            load_s, _ = timed(load, repeat=3, before=clean_up)
             clean_up()
         self.say("")
-        self.say(f"CSV load of {written:,} metric rows ({size_mb:.0f} MB)")
+        self.say(f"CSV load of {written:,} metric rows ({size_mb:.0f} MB), median of three runs")
         self.say(f"  floor: bare COPY into a bare table           {copy_s:7.2f} s")
         self.say(
             f"  import_csv metrics                           {load_s:7.2f} s"
