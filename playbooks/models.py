@@ -28,6 +28,17 @@ def validate_working_days(value: str) -> None:
         raise ValidationError(_("Use the digits 1 (Monday) to 7 (Sunday), each at most once."))
 
 
+# Callables, not fixed times: Django's check for fixed defaults (fields.W161) compares a fixed
+# time with the clock and warns within ten seconds of it, so `check --deploy --fail-level
+# WARNING` would fail at 09:00 and 18:00 every day.
+def default_work_start() -> datetime.time:
+    return datetime.time(9, 0)
+
+
+def default_work_end() -> datetime.time:
+    return datetime.time(18, 0)
+
+
 class Team(models.Model):
     """A CS team: its members, its managers, its working calendar and its chat channels."""
 
@@ -42,8 +53,8 @@ class Team(models.Model):
         validators=[validate_working_days],
         help_text=_("ISO weekdays: 1 is Monday, 7 is Sunday."),
     )
-    work_starts = models.TimeField(_("working day starts"), default=datetime.time(9, 0))
-    work_ends = models.TimeField(_("working day ends"), default=datetime.time(18, 0))
+    work_starts = models.TimeField(_("working day starts"), default=default_work_start)
+    work_ends = models.TimeField(_("working day ends"), default=default_work_end)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("members"), related_name="teams", blank=True
     )

@@ -10,12 +10,14 @@ import re
 import secrets
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
+from django.apps import apps
 from django.conf import settings
+from django.db.models import fields as model_fields
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -54,6 +56,22 @@ def test_the_deploy_check_is_clean_with_production_settings():
     assert result.returncode == 0, output
     assert "System check identified no issues" in output, output
     assert "WARNINGS" not in output and "?:" not in output, output
+
+
+@pytest.mark.parametrize("clock", ["09:00:03", "18:00:00"])
+def test_no_model_field_warns_at_the_times_of_its_defaults(clock, monkeypatch):
+    # Django warns about a fixed date or time default within ten seconds of it (fields.W161):
+    # a working day's 09:00 and 18:00 failed the deploy check above at those moments.
+    moment = datetime.combine(date.today(), time.fromisoformat(clock))
+    monkeypatch.setattr(model_fields, "_get_naive_now", lambda: moment)
+    warnings = [
+        message
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if hasattr(field, "_check_fix_default_value")
+        for message in field._check_fix_default_value()
+    ]
+    assert warnings == []
 
 
 def test_production_refuses_to_start_without_a_secret_key():
