@@ -54,6 +54,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from csworkbench.models import record_audit
+from health.integrity import lock_metric_accounts
 from health.models import METRIC_FIELDS, DailyMetric, EventKind, SignalEvent
 
 from .models import (
@@ -921,8 +922,6 @@ class AccountsGone(Exception):
 def _lock_accounts(account_ids: Iterable[int]) -> None:
     """Lock the accounts metric rows name until the transaction ends (DailyMetric has no
     foreign-key constraint: see `health.integrity`); AccountsGone if one no longer exists."""
-    from health.integrity import lock_metric_accounts
-
     missing = lock_metric_accounts(account_ids)
     if missing:
         raise AccountsGone(missing)
