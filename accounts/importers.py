@@ -931,16 +931,20 @@ class _StreamAbandoned(Exception):
     """Ends a COPY whose rows are not wanted (the file has errors, or the load stopped)."""
 
 
+def _csv_copy_sql(table: str, columns: Iterable[str]) -> str:
+    """COPY … FROM STDIN of CSV lines into `table`: unquoted empty cells are NULL ("not reported")."""
+    quote = connection.ops.quote_name
+    return f"COPY {quote(table)} ({', '.join(quote(name) for name in columns)}) FROM STDIN WITH (FORMAT csv)"
+
+
 class _CopyStream:
     """PostgreSQL: one COPY … FROM STDIN (CSV) into `table`, fed block by block, in a savepoint
     of its own so a failed COPY can be rolled back without ending the transaction."""
 
     def __init__(self, table: str, columns: Iterable[str]) -> None:
-        quote = connection.ops.quote_name
-        names = ", ".join(quote(name) for name in columns)
         self.savepoint = transaction.savepoint()
         self.cursor = connection.cursor()
-        self.context = self.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN WITH (FORMAT csv)")
+        self.context = self.cursor.copy(_csv_copy_sql(table, columns))
         self.copy = self.context.__enter__()
 
     def write(self, block: str) -> None:
@@ -1048,14 +1052,12 @@ class _MetricStage:
             self.rows = []
 
     def _copy_spool(self, cursor: Any, table: str) -> None:
-        """COPY the spooled CSV lines into `table`. Unquoted empty cells are NULL: "not reported"."""
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(name) for name in self.line_columns)
+        """COPY the spooled CSV lines into `table`."""
         assert self.spool is not None
         self.spool.seek(0)
         with (
             connection.wrap_database_errors,  # psycopg's own errors as Django's
-            cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy,
+            cursor.copy(_csv_copy_sql(table, self.line_columns)) as copy,
         ):
             while chunk := self.spool.read(1 << 20):
                 copy.write(chunk)

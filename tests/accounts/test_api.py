@@ -305,3 +305,20 @@ def test_an_account_deleted_between_the_check_and_the_write_is_a_row_error(post,
     assert body["error"] == "invalid_rows"
     assert [(error["index"], error["field"]) for error in body["errors"]] == [(1, "account")]
     assert not DailyMetric.objects.exists()  # not even ACME-1's row
+
+
+def test_an_account_replaced_between_the_check_and_the_write_asks_for_a_resend(post, accounts, monkeypatch):
+    from accounts import api, importers
+
+    _acme, zeta = accounts
+
+    def write_after_a_replacement(**kwargs):
+        zeta.delete()  # the rows name the deleted account's id; a new one takes its external ID
+        AccountFactory(external_id="ZETA-2")
+        return importers.upsert_metrics(**kwargs)
+
+    monkeypatch.setattr(api, "upsert_metrics", write_after_a_replacement)
+    response = post(batch())
+    assert response.status_code == 400
+    assert response.json()["error"] == "accounts_changed"
+    assert not DailyMetric.objects.exists()
