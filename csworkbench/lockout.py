@@ -1,10 +1,16 @@
-"""Login throttling with django-axes: the backend that checks the lockout and the page a
-locked-out visitor sees (the login page itself, with the reason, instead of axes' bare text)."""
+"""Login throttling with django-axes: the backend that checks the lockout, the handler that
+adds a per-address limit to axes' per-(username, address) one, and the page a locked-out
+visitor sees (the login page itself, with the reason, instead of axes' bare text)."""
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
@@ -21,6 +27,41 @@ class ThrottledLoginBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class PairAndAddressHandler(AxesDatabaseHandler):
+    """Axes' database handler with a second, higher limit per address.
+
+    Axes compares one failure limit with the worst of its lockout parameters, so listing
+    "ip_address" there would lock an office out after AXES_FAILURE_LIMIT (5) failures, and a
+    successful login would wipe the address's whole count. Here the pair (username, address)
+    keeps AXES_FAILURE_LIMIT and its reset on success, and the address alone is locked after
+    AXES_IP_FAILURE_LIMIT failures over all usernames within the cool-off: one address can no
+    longer try a password against many usernames.
+    """
+
+    def address_failures(self, request: HttpRequest) -> int:
+        attempts = AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address, attempt_time__gte=get_cool_off_threshold(request)
+        )
+        return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+
+    def is_address_locked(self, request: HttpRequest) -> bool:
+        limit = settings.AXES_IP_FAILURE_LIMIT
+        return bool(settings.AXES_LOCK_OUT_AT_FAILURE and limit and self.address_failures(request) >= limit)
+
+    def is_locked(self, request, credentials=None) -> bool:
+        return super().is_locked(request, credentials) or self.is_address_locked(request)
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if request is None or getattr(request, "axes_locked_out", False) or self.is_whitelisted(request):
+            return
+        if self.is_address_locked(request):
+            # The failure that reaches the limit gets the lockout page, as with the pair limit.
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            user_locked_out.send("axes", request=request, username=None, ip_address=request.axes_ip_address)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -136,15 +136,19 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # Login throttling (django-axes): a username tried from one address is locked out after
 # AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES; a successful login clears the count.
+# The address itself is locked out after AXES_IP_FAILURE_LIMIT failures over all usernames
+# (higher: an office shares one address), so it cannot try one password on many usernames.
 AUTHENTICATION_BACKENDS = [
     "csworkbench.lockout.ThrottledLoginBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_IP_FAILURE_LIMIT = int(os.environ.get("AXES_IP_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_MINUTES = int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))
 AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "csworkbench.lockout.PairAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "csworkbench.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429

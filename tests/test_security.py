@@ -98,7 +98,7 @@ print(json.dumps({name: getattr(s, name) for name in [
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_PROXY_SSL_HEADER", "X_FRAME_OPTIONS", "SECURE_REFERRER_POLICY",
     "SECURE_CROSS_ORIGIN_OPENER_POLICY", "SECURE_CONTENT_TYPE_NOSNIFF", "AXES_ENABLED",
-    "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES",
+    "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "AXES_IP_FAILURE_LIMIT", "AXES_HANDLER",
 ]}))
 """
 
@@ -132,6 +132,8 @@ def test_production_settings_are_the_secure_ones():
     assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
     assert values["AXES_ENABLED"] is True
     assert (values["AXES_FAILURE_LIMIT"], values["AXES_COOLOFF_MINUTES"]) == (5, 15)
+    assert values["AXES_IP_FAILURE_LIMIT"] == 30
+    assert values["AXES_HANDLER"] == "csworkbench.lockout.PairAndAddressHandler"
 
 
 def test_the_loopback_switch_turns_off_only_the_https_redirect():
@@ -302,6 +304,44 @@ def test_the_lockout_is_per_username_and_address(client, alice_csm, bob_other_cs
     assert good_login(client, username="bob").status_code == 302
     client.logout()
     assert good_login(client, ip="10.0.0.2").status_code == 302
+
+
+def test_one_address_trying_many_usernames_is_locked_out(client, settings, alice_csm, bob_other_csm):
+    """Four tries each at 30 usernames stay under the per-pair limit; the address's own limit
+    (AXES_IP_FAILURE_LIMIT, 30 by default) stops the spray, with the same 429 page."""
+    assert settings.AXES_IP_FAILURE_LIMIT == 30
+    assert settings.AXES_IP_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+    statuses = [fail_login(client, username=f"user{n}").status_code for n in range(29)]
+    assert set(statuses) == {200}
+    # The attacker's own account logging in does not wipe the address's count.
+    assert good_login(client, username="alice").status_code == 302
+    client.logout()
+    locked = fail_login(client, username="user29")
+    assert locked.status_code == 429
+    assert "Too many failed attempts to log in. Try again in 15 minutes" in locked.content.decode()
+    # Now nobody logs in from that address, not even with the right password...
+    assert fail_login(client, username="user30").status_code == 429
+    assert good_login(client, username="bob").status_code == 429
+    assert "_auth_user_id" not in client.session
+    # ...while another address is not affected.
+    assert good_login(client, username="bob", ip="10.0.0.2").status_code == 302
+
+
+def test_the_per_address_limit_comes_from_the_environment(client, settings, alice_csm):
+    assert production_values(AXES_IP_FAILURE_LIMIT="8")["AXES_IP_FAILURE_LIMIT"] == 8
+    settings.AXES_IP_FAILURE_LIMIT = 8
+    for n in range(7):
+        assert fail_login(client, username=f"user{n}").status_code == 200
+    assert fail_login(client, username="user7").status_code == 429
+    assert good_login(client).status_code == 429
+
+
+def test_the_pair_limit_still_locks_one_username_before_the_address(client, alice_csm, bob_other_csm):
+    for _ in range(4):
+        assert fail_login(client).status_code == 200
+    assert fail_login(client).status_code == 429
+    # Five failures are far from the address's limit: another user there logs in.
+    assert good_login(client, username="bob").status_code == 302
 
 
 def test_the_lockout_ends_after_the_cool_off(client, alice_csm):
