@@ -1,7 +1,9 @@
 """Retention plans: every write goes through these functions.
 
-A plan moves only along PLAN_TRANSITIONS. Each move is one conditional UPDATE on (status,
-version) under a row lock, plus one PlanEvent whose (plan, version) is unique, so two managers
+A plan moves only along PLAN_TRANSITIONS. Every transition and edit locks the plan's row first
+and only then decides (permissions, version, the approvals its offers need), so nothing it
+checks can change before it acts. Each move is one conditional UPDATE on (status, version)
+under that lock, plus one PlanEvent whose (plan, version) is unique, so two managers
 deciding at the same moment, or a form posted twice, make exactly one transition; the loser is
 told who won. A database trigger refuses illegal moves even from raw SQL.
 """
@@ -219,11 +221,11 @@ def update_plan(
     """Edit a draft, or a plan sent back for changes. Bumps the version, so a submission or
     decision made on the old text is refused; with `expected_version`, an edit made on a page
     loaded before someone else's change is refused too."""
-    _check_author(plan, author)
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    locked = RetentionPlan.objects.select_for_update().get(pk=plan.pk)
+    locked = _lock(plan)
+    _check_author(locked, author)
     if not locked.is_editable:
         raise PlanConflict(
             _("This plan is %(status)s and can no longer be edited.")
@@ -249,8 +251,24 @@ def update_plan(
 # --- transitions ---------------------------------------------------------------------------------
 
 
+def _lock(plan: RetentionPlan) -> RetentionPlan:
+    """The plan's row, locked until the transaction ends, read fresh. Every transition locks
+    first and then decides, from this row and what it reads after the lock (offers, approvals):
+    a check made before the lock could be overtaken by an edit that commits while it waits."""
+    # of=("self",): the account joined for reading is not locked (metric loads lock it to share).
+    return RetentionPlan.objects.select_for_update(of=("self",)).select_related("account").get(pk=plan.pk)
+
+
+def _check_move(current: RetentionPlan, *, to: str, expected_version: int | None) -> int:
+    """The version to move from; PlanConflict unless `to` is a legal move from this version."""
+    version = current.version if expected_version is None else expected_version
+    if to not in PLAN_TRANSITIONS.get(current.status, ()) or current.version != version:
+        raise PlanConflict(conflict_message(current))
+    return version
+
+
 def _move(
-    plan: RetentionPlan,
+    current: RetentionPlan,
     *,
     to: str,
     actor: Any,
@@ -258,12 +276,9 @@ def _move(
     expected_version: int | None = None,
     **changes: Any,
 ) -> RetentionPlan:
-    """One transition, race-safe. Call inside a transaction with the row locked."""
-    current = RetentionPlan.objects.select_for_update().get(pk=plan.pk)
-    version = current.version if expected_version is None else expected_version
-    if to not in PLAN_TRANSITIONS.get(current.status, ()) or current.version != version:
-        raise PlanConflict(conflict_message(current))
-    updated = RetentionPlan.objects.filter(pk=plan.pk, status=current.status, version=version).update(
+    """One transition of a plan the caller has locked with `_lock` in this transaction."""
+    version = _check_move(current, to=to, expected_version=expected_version)
+    updated = RetentionPlan.objects.filter(pk=current.pk, status=current.status, version=version).update(
         status=to, version=version + 1, **changes
     )
     if not updated:  # pragma: no cover - the lock makes this unreachable, the guard stays
@@ -308,20 +323,26 @@ def submit_plan(
     *, plan: RetentionPlan, user: Any, comment: str = "", expected_version: int | None = None
 ) -> RetentionPlan:
     """Send the plan to a manager. Within the policy's first limits it is approved at once.
-    Submitting completes the playbook task the plan was drafted from."""
-    _check_author(plan, user)
-    if not plan.objectives.strip():
+    Submitting completes the playbook task the plan was drafted from.
+
+    The approvals needed are counted from the offers as they are under the plan's lock: an edit
+    that raised them and committed while this submission waited is what gets submitted (or, with
+    an older version, the submission is refused)."""
+    current = _lock(plan)
+    _check_author(current, user)
+    _check_move(current, to=PlanStatus.SUBMITTED, expected_version=expected_version)
+    if not current.objectives.strip():
         raise ValidationError({"objectives": _("Say what the plan should achieve.")})
-    needed = approvals_required(offer_totals(plan), ApprovalPolicy.current())
+    needed = approvals_required(offer_totals(current), ApprovalPolicy.current())
     plan = _move(
-        plan,
+        current,
         to=PlanStatus.SUBMITTED,
         actor=user,
         comment=comment,
         expected_version=expected_version,
         submitted_at=timezone.now(),
         approvals_needed=max(needed, 1),
-        mrr_at_stake=plan.account.mrr,
+        mrr_at_stake=current.account.mrr,
     )
     if plan.task_id:
         Task.objects.filter(pk=plan.task_id, status__in=OPEN_STATUSES).update(
@@ -348,8 +369,8 @@ def approve_plan(
 ) -> RetentionPlan:
     """A manager's approval. With a second approver required, the first approval is recorded
     and the plan waits for a different manager."""
-    _check_decider(plan, manager)
-    current = RetentionPlan.objects.select_for_update().get(pk=plan.pk)
+    current = _lock(plan)
+    _check_decider(current, manager)
     if current.status != PlanStatus.SUBMITTED or current.version != expected_version:
         raise PlanConflict(conflict_message(current))
     if current.approvals.filter(version=expected_version, approver=manager).exists():
@@ -368,6 +389,7 @@ def approve_plan(
 def _approve(
     plan: RetentionPlan, *, actor: Any, comment: str, expected_version: int | None = None
 ) -> RetentionPlan:
+    """Approve a plan the caller holds locked (`_lock`), and create its next steps' tasks."""
     now = timezone.now()
     plan = _move(
         plan,
@@ -422,11 +444,12 @@ def _create_step_tasks(plan: RetentionPlan, *, now: datetime) -> list[Task]:
 def request_changes(
     *, plan: RetentionPlan, manager: Any, comment: str, expected_version: int
 ) -> RetentionPlan:
-    _check_decider(plan, manager)
+    current = _lock(plan)
+    _check_decider(current, manager)
     if not comment.strip():
         raise ValidationError({"comment": _("Say what should change.")})
     plan = _move(
-        plan,
+        current,
         to=PlanStatus.CHANGES_REQUESTED,
         actor=manager,
         comment=comment,
@@ -438,11 +461,12 @@ def request_changes(
 
 @transaction.atomic
 def reject_plan(*, plan: RetentionPlan, manager: Any, comment: str, expected_version: int) -> RetentionPlan:
-    _check_decider(plan, manager)
+    current = _lock(plan)
+    _check_decider(current, manager)
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the plan is rejected.")})
     plan = _move(
-        plan,
+        current,
         to=PlanStatus.REJECTED,
         actor=manager,
         comment=comment,
@@ -458,21 +482,25 @@ def activate_plan(
     *, plan: RetentionPlan, user: Any, comment: str = "", expected_version: int | None = None
 ) -> RetentionPlan:
     """The offer is on the table: the plan is being carried out."""
-    if plan.author_id != user.pk and not has_role(user, Role.MANAGER, Role.ADMIN):
+    current = _lock(plan)
+    if current.author_id != user.pk and not has_role(user, Role.MANAGER, Role.ADMIN):
         raise PermissionDenied(_("Only the author or a manager puts the plan in motion."))
-    return _move(plan, to=PlanStatus.ACTIVE, actor=user, comment=comment, expected_version=expected_version)
+    return _move(
+        current, to=PlanStatus.ACTIVE, actor=user, comment=comment, expected_version=expected_version
+    )
 
 
 @transaction.atomic
 def close_plan(
     *, plan: RetentionPlan, user: Any, outcome: str, comment: str = "", expected_version: int | None = None
 ) -> RetentionPlan:
-    if plan.author_id != user.pk and not has_role(user, Role.MANAGER, Role.ADMIN):
+    current = _lock(plan)
+    if current.author_id != user.pk and not has_role(user, Role.MANAGER, Role.ADMIN):
         raise PermissionDenied(_("Only the author or a manager closes the plan."))
     if outcome not in PlanOutcome.values:
         raise ValidationError({"outcome": _("Choose saved, downgraded or churned.")})
     return _move(
-        plan,
+        current,
         to=PlanStatus.CLOSED,
         actor=user,
         comment=comment,

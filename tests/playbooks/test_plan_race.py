@@ -178,3 +178,105 @@ def test_the_triggers_list_of_moves_is_plan_transitions():
     expected = {(source, target) for source, targets in PLAN_TRANSITIONS.items() for target in targets}
     assert set(migration.LEGAL) == expected
     assert len(migration.LEGAL) == len(expected)
+
+
+# --- an edit and a submission at once (the bypass an attack run found) -------------------------
+
+TRIALS = 30
+BIG_OFFERS = [{"kind": "discount", "discount_percent": 90, "cost": 100000, "description": "90% off"}] + [
+    {"kind": "other", "description": f"Extra {n}", "cost": 1} for n in range(19)
+]
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    """Whether the backend `pid` is blocked on a lock: the submission is inside the row lock's queue."""
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == "Lock"
+
+
+def editing(plan_pk, author_pk, pids, hold):
+    """The edit request: raises the offer to 90 % / 100,019 and, before it commits, holds its
+    transaction open until the submission is queued on the plan's lock (at most `hold` s)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+
+    def call():
+        plan = RetentionPlan.objects.get(pk=plan_pk)
+        author = get_user_model().objects.get(pk=author_pk)
+        with transaction.atomic():
+            updated = plans.update_plan(
+                plan=plan, author=author, offers=BIG_OFFERS, steps=[], expected_version=1
+            )
+            deadline = time.monotonic() + hold
+            while time.monotonic() < deadline:
+                if "submit" in pids and _waiting_on_a_lock(pids["submit"]):
+                    break
+                time.sleep(0.002)
+        return updated
+
+    return call
+
+
+def submitting(plan_pk, author_pk, pids, delay):
+    """A second session of the same CSM submits version 2, `delay` s after the edit started."""
+    import time
+
+    from django.contrib.auth import get_user_model
+
+    def call():
+        time.sleep(delay)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids["submit"] = cursor.fetchone()[0]
+        plan = RetentionPlan.objects.get(pk=plan_pk)
+        author = get_user_model().objects.get(pk=author_pk)
+        return plans.submit_plan(plan=plan, user=author, expected_version=2)
+
+    return call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_racing_a_submission_never_approves_the_bigger_offer_unseen(db):
+    """Lock first, then decide: the approvals a submission needs are worked out from the offers
+    read under the plan's lock, so an edit that commits while the submission waits is counted."""
+    import random
+
+    needs(connection.vendor == "postgresql", "the race needs PostgreSQL's row locks")
+    alice = UserFactory(username="alice", roles=["csm"])
+    UserFactory(username="maria", roles=["manager"])
+    UserFactory(username="olga", roles=["manager"])
+    rng = random.Random(20)
+    submitted = 0
+    for trial in range(TRIALS):
+        plan = draft_plan_for(
+            AccountFactory(owner=alice, name=f"Trial {trial}"),
+            offers=[{"kind": "other", "description": "A call with product", "cost": 0}],
+        )
+        assert plan.version == 1
+        pids: dict = {}
+        hold = rng.choice([0.0, 0.02, 0.2, 1.0])
+        delay = rng.uniform(0.004, 0.030)
+
+        results = race(editing(plan.pk, alice.pk, pids, hold), submitting(plan.pk, alice.pk, pids, delay))
+
+        assert isinstance(results[0], RetentionPlan), results
+        plan.refresh_from_db()
+        totals = plans.offer_totals(plan)
+        assert totals.cost == 100019 and totals.max_discount == 90
+        assert plan.status != PlanStatus.APPROVED, f"trial {trial}: approved with no manager"
+        assert not PlanEvent.objects.filter(plan=plan, to_status="approved").exists()
+        if isinstance(results[1], RetentionPlan):
+            # The submission came after the edit: it needs two managers, as the policy says.
+            submitted += 1
+            assert plan.status == PlanStatus.SUBMITTED and plan.approvals_needed == 2, trial
+        else:
+            # The submission came first, on version 1's page: refused, nothing moved.
+            assert isinstance(results[1], plans.PlanConflict), results
+            assert plan.status == PlanStatus.DRAFT and plan.version == 2
+    # The race was really run: most submissions arrived while the edit held the lock.
+    assert submitted >= TRIALS // 2, submitted
