@@ -60,6 +60,9 @@ _TEXT_FIELDS = {
     "win_back_condition",
 }
 SURVEY_SALT = "interviews.survey"
+# What a stored survey email holds where the link goes; the link is put in only to send it.
+SURVEY_LINK_PLACEHOLDER = "[survey link]"
+SURVEY_PAYLOAD_KEY = "survey_invitation"
 
 
 class SurveyUnavailable(Exception):
@@ -264,7 +267,8 @@ def invite_to_survey(
     *, interview: ExitInterview, user: Any, email: str, language: str
 ) -> tuple[SurveyInvitation, str]:
     """Create a one-time survey link; returns the invitation and the signed token for the URL.
-    Only a hash of the token is stored."""
+    Only a hash of the token is stored. An emailed invitation (`send_survey`) gets a fresh
+    token when the email goes out instead, which makes this one dead."""
     interview = _locked(interview)
     check_may_edit(interview=interview, user=user)
     if interview.is_done:
@@ -287,22 +291,54 @@ def invite_to_survey(
 
 def send_survey(*, interview: ExitInterview, user: Any, email: str, language: str) -> SurveyInvitation:
     """Invite the customer by email, in their language, through the outgoing-message queue
-    (retried by Celery; a failure is reported to the sender's manager)."""
+    (retried by Celery; a failure is reported to the sender's manager).
+
+    The stored delivery carries SURVEY_LINK_PLACEHOLDER, never a link: the deliveries page and
+    the admin show what waits to go out, and a live link there could be answered by anyone who
+    reads it. The link is minted when the email is sent (`survey_email_body`)."""
     from playbooks.models import Channel, Delivery
-    from playbooks.notifications import absolute_url, enqueue
+    from playbooks.notifications import enqueue
 
     with transaction.atomic():
-        invitation, signed = invite_to_survey(interview=interview, user=user, email=email, language=language)
-        link = absolute_url(reverse("survey:answer", args=[signed]))
+        # The token made here is dropped unseen: until the email goes out, no link works.
+        invitation, _unsent = invite_to_survey(interview=interview, user=user, email=email, language=language)
         with translation.override(language):
-            context = {"account": interview.account, "link": link, "invitation": invitation}
+            context = {
+                "account": interview.account,
+                "link": SURVEY_LINK_PLACEHOLDER,
+                "invitation": invitation,
+            }
             subject = _("Five questions about your time with us")
             body = render_to_string("interviews/survey_email.txt", context)
         delivery = Delivery.objects.create(
-            channel=Channel.EMAIL, to=email, subject=subject, body=body, payload={"secret_body": True}
+            channel=Channel.EMAIL,
+            to=email,
+            subject=subject,
+            body=body,
+            payload={SURVEY_PAYLOAD_KEY: invitation.pk},
         )
         enqueue([delivery.pk])
     return invitation
+
+
+@transaction.atomic
+def mint_survey_link(*, invitation: SurveyInvitation) -> str:
+    """A fresh one-time link for the invitation, as an absolute URL. Only its hash is stored,
+    replacing the previous one, so any earlier link (an attempt that failed, a token made before
+    the email went out) stops working."""
+    from playbooks.notifications import absolute_url
+
+    token = secrets.token_urlsafe(32)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(token_hash=_token_hash(token))
+    invitation.token_hash = _token_hash(token)
+    return absolute_url(reverse("survey:answer", args=[_signer().sign(token)]))
+
+
+def survey_email_body(*, body: str, invitation_id: int) -> str:
+    """The stored body of a survey email with a freshly minted link in place of the placeholder:
+    for the SMTP send only, never to be saved. Each attempt mints its own link."""
+    invitation = SurveyInvitation.objects.get(pk=invitation_id)
+    return body.replace(SURVEY_LINK_PLACEHOLDER, mint_survey_link(invitation=invitation))
 
 
 def find_invitation(signed: str) -> SurveyInvitation | None:

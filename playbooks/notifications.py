@@ -279,9 +279,16 @@ def _send_email(delivery: Delivery) -> None:
         author = sent.sent_by or sent.account.owner
         if author is not None and author.email:
             reply_to = [author.email]
+    body = delivery.body
+    survey_invitation = delivery.payload.get("survey_invitation")
+    if survey_invitation:
+        from interviews.services import survey_email_body
+
+        # The one-time link is minted for this attempt and lives only in the message sent.
+        body = survey_email_body(body=body, invitation_id=survey_invitation)
     message = EmailMessage(
         subject=_one_line(delivery.subject),
-        body=delivery.body,
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
         reply_to=reply_to,
@@ -328,7 +335,7 @@ def send_delivery(delivery_id: int) -> Delivery:
             delivery.last_error = ""
             fields = ["attempts", "status", "sent_at", "last_error"]
             if delivery.payload.get("secret_body"):
-                # A one-time link (an exit survey) is the customer's, not the deliveries page's.
+                # A survey email queued before links were minted at send time held its link.
                 delivery.body = _("(sent; the body held a one-time link and is not kept)")
                 fields.append("body")
             delivery.save(update_fields=fields)

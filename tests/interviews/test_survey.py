@@ -1,5 +1,6 @@
 """The self-serve survey: a signed one-time link, answered without a login."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -179,15 +180,99 @@ def test_the_owner_cannot_send_the_survey(client_for, alice_csm, churned_account
     assert client_for(alice_csm).post(url, {"email": "x@example.com", "language": "en"}).status_code == 403
 
 
-def test_the_one_time_link_is_not_kept_in_the_delivery_once_sent(draft, ivan_interviewer, mailoutbox):
+def _stored_text() -> str:
+    """Every column of every delivery and invitation row, as text: what an admin or a database
+    dump could read."""
+    rows = [*Delivery.objects.values(), *SurveyInvitation.objects.values()]
+    return "\n".join(str(value) for row in rows for value in row.values())
+
+
+def _emailed_path(message) -> str:
+    link = next(line for line in message.body.splitlines() if "/survey/" in line)
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_an_unsent_survey_email_holds_no_live_link(
+    client_for, client, ivan_interviewer, churned_account, mailoutbox
+):
     from playbooks.notifications import send_delivery
 
-    services.send_survey(interview=draft, user=ivan_interviewer, email="grace@example.com", language="en")
+    url = reverse("interviews:send_survey", args=[churned_account.pk])
+    page = client_for(ivan_interviewer).get(reverse("interviews:interview", args=[churned_account.pk]))
+    # The form as the page gives it, hidden fields (a one-time form token) included.
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.content.decode()))
+    data = {**hidden, "email": "grace@example.com", "language": "en"}
+    # Without the on-commit callbacks, the delivery waits in the queue as it would for Celery.
+    response = client_for(ivan_interviewer).post(url, data)
+    assert response.status_code == 302
     delivery = Delivery.objects.get(to="grace@example.com")
-    assert "/survey/" in delivery.body  # waiting to go: the link is needed to send it
+    invitation = SurveyInvitation.objects.get()
+    assert delivery.status == "pending" and not mailoutbox
+
+    stored = _stored_text()
+    assert "/survey/" not in stored
+    assert services.SURVEY_LINK_PLACEHOLDER in delivery.body
+    # Nothing stored signs into a link that opens the survey.
+    client.logout()
+    for value in {invitation.token_hash, delivery.body, str(delivery.payload), str(invitation.pk)}:
+        forged = reverse("survey:answer", args=[services._signer().sign(value)])
+        assert client.get(forged).status_code == 404
 
     send_delivery(delivery.pk)
 
     delivery.refresh_from_db()
-    assert delivery.status == "sent" and "/survey/" not in delivery.body
-    assert "/survey/" in mailoutbox[-1].body  # the customer got it
+    assert delivery.status == "sent"
+    assert "/survey/" not in _stored_text()  # the link went out in the email only
+    path = _emailed_path(mailoutbox[-1])
+    assert services.SURVEY_LINK_PLACEHOLDER not in mailoutbox[-1].body
+    assert client.get(path).status_code == 200
+    assert client.post(path, five(answer_1="Too expensive")).status_code == 200
+    assert client.post(path, five(answer_1="Again")).status_code == 410
+    assert client.get(path).status_code == 410
+    interview = ExitInterview.objects.get(account=churned_account)
+    assert interview.answer_1 == "Too expensive"
+
+
+def test_a_retry_after_a_failed_send_mints_a_fresh_link(client, draft, ivan_interviewer, mailoutbox):
+    from unittest import mock
+
+    from django.core.mail import EmailMessage
+
+    from playbooks.notifications import DeliveryError, send_delivery
+
+    services.send_survey(interview=draft, user=ivan_interviewer, email="grace@example.com", language="en")
+    delivery = Delivery.objects.get(to="grace@example.com")
+    attempted = []
+
+    def refuse(message, fail_silently=False):
+        attempted.append(message.body)
+        raise OSError("connection refused")
+
+    with mock.patch.object(EmailMessage, "send", refuse), pytest.raises(DeliveryError):
+        send_delivery(delivery.pk)
+    failed_path = _emailed_path(mock.Mock(body=attempted[0]))
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert "/survey/" not in _stored_text()
+
+    send_delivery(delivery.pk)
+
+    sent_path = _emailed_path(mailoutbox[-1])
+    assert sent_path != failed_path
+    assert client.get(failed_path).status_code == 404  # the attempt that failed: dead
+    assert client.get(sent_path).status_code == 200
+
+
+def test_a_link_made_before_the_email_went_out_dies_when_it_is_sent(client, draft, ivan_interviewer):
+    from playbooks.notifications import send_delivery
+
+    invitation = services.send_survey(
+        interview=draft, user=ivan_interviewer, email="grace@example.com", language="en"
+    )
+    # A link minted earlier (as for an attempt whose email was lost) stops working once the
+    # email goes out with its own.
+    earlier = services.mint_survey_link(invitation=invitation)
+    earlier_path = "/" + earlier.split("://", 1)[1].split("/", 1)[1]
+    assert client.get(earlier_path).status_code == 200
+    send_delivery(Delivery.objects.get(to="grace@example.com").pk)
+    assert client.get(earlier_path).status_code == 404
