@@ -55,8 +55,9 @@ class PlanConflict(ValidationError):
 
 
 def plans_visible_to(user: Any):
-    """CSMs: plans they wrote or on accounts they own. Managers: their teams' plans (all of them
-    without teams). Admins: all. Interviewers and users without a role: none."""
+    """CSMs: plans they wrote or on accounts they own. Managers: their teams' plans and those of
+    users in no managed team (`managed_member_ids`; all of them while no team has a manager).
+    Admins: all. Interviewers and users without a role: none."""
     roles = roles_of(user)
     plans = RetentionPlan.objects.all()
     if Role.ADMIN in roles:

@@ -9,23 +9,39 @@ OPEN = ("open", "snoozed")
 
 
 def managed_member_ids(user: Any) -> models.QuerySet | None:
-    """The users in the teams this manager manages; None means every user (an admin, or a
-    manager in an install without teams)."""
+    """The users whose work this manager oversees; None means every user.
+
+    The rule: an admin, or any manager while no team has a manager (a small install), oversees
+    everyone. Once teams have managers, a manager of teams oversees those teams' members. The
+    unmanaged — users in no team that has a manager — are overseen by the managers who manage no
+    team; while there is no such manager, by every manager, so an unmanaged CSM's plan never
+    waits without a decider. A manager of no team never oversees a team's members.
+    `TeamDirectory.managers` notifies the same people."""
+    from django.contrib.auth import get_user_model
+
     from .models import Team
 
     roles = roles_of(user)
     if Role.ADMIN in roles:
         return None
-    managed = Team.objects.filter(managers=user)
-    if not managed.exists():
+    if not Team.objects.filter(managers__isnull=False).exists():
         return None
-    return managed.values("members")
+    users = get_user_model().objects
+    unmanaged = ~Q(pk__in=users.filter(teams__managers__isnull=False).values("pk"))
+    own_teams = Team.objects.filter(managers=user)
+    if not own_teams.exists():
+        return users.filter(unmanaged).values("pk")
+    members = Q(pk__in=own_teams.values("members"))
+    managers_of_no_team = users.filter(groups__name=Role.MANAGER, is_active=True, managed_teams__isnull=True)
+    if not managers_of_no_team.exists():
+        members |= unmanaged
+    return users.filter(members).values("pk")
 
 
 class TaskQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> "TaskQuerySet":
         """CSMs see their own tasks and those on the accounts they own; managers their teams'
-        (everyone's when they manage no team); admins all."""
+        and the unmanaged users' (`managed_member_ids`); admins all."""
         roles = roles_of(user)
         if Role.ADMIN in roles:
             return self.all()

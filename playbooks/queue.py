@@ -121,10 +121,12 @@ def top_reasons(account_ids: list[int]) -> dict[int, Alert]:
 def team_members(manager: Any):
     """The CSMs a manager oversees: their teams' members, or every CSM without teams."""
     members = managed_member_ids(manager)
-    users = User.objects.filter(is_active=True)
+    # A subquery rather than a join with distinct(): callers combine this with `|`.
+    users = User.objects.filter(
+        is_active=True, pk__in=User.objects.filter(groups__name=Role.CSM).values("pk")
+    )
     if members is None:
-        # A subquery rather than a join with distinct(): callers combine this with `|`.
-        return users.filter(pk__in=User.objects.filter(groups__name=Role.CSM).values("pk"))
+        return users
     return users.filter(pk__in=members)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,16 +78,21 @@ class TeamDirectory:
         return self.calendar_of_team[team.pk] if team else default_calendar()
 
     def managers(self, user_id: int | None) -> list:
-        """The managers of the user's team; with no team, every manager (a small install)."""
+        """The managers of the user's team. For a user in no team with a manager: the managers
+        who manage no team, or every manager while there is none (a small install) — the same
+        managers who oversee them (`querysets.managed_member_ids`)."""
         team = self.team(user_id)
         if team is not None:
             managers = sorted(team.managers.all(), key=lambda m: m.pk)
             if managers:
                 return managers
         if self._fallback_managers is None:
-            self._fallback_managers = list(
-                User.objects.filter(groups__name=Role.MANAGER, is_active=True).order_by("pk")
+            everyone = list(
+                User.objects.filter(groups__name=Role.MANAGER, is_active=True)
+                .annotate(teams_managed=Count("managed_teams"))
+                .order_by("pk")
             )
+            self._fallback_managers = [m for m in everyone if not m.teams_managed] or everyone
         return self._fallback_managers
 
 

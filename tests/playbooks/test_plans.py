@@ -227,7 +227,8 @@ def test_a_double_submit_makes_one_transition(plan, alice_csm):
     assert plan.events.filter(to_status="submitted").count() == 1
 
 
-def test_a_decision_on_an_old_version_is_refused_and_says_who_acted(plan, maria_manager, olga_manager):
+def test_a_decision_on_an_old_version_is_refused_and_says_who_acted(plan, team, maria_manager, olga_manager):
+    team.managers.add(olga_manager)
     plan = submitted(plan)
     stale = plan.version
     plans.request_changes(plan=plan, manager=maria_manager, comment="More detail.", expected_version=stale)

@@ -29,7 +29,10 @@ def carol(db):
 
 
 @pytest.fixture
-def team(alice_csm, carol, maria_manager):
+def team(alice_csm, carol, maria_manager, bob_other_csm):
+    """Maria's team; Bob works in another team, under another manager."""
+    other_lead = UserFactory(username="olga", roles=["manager"])
+    TeamFactory(name="Kaohsiung CS", members=[bob_other_csm], managers=[other_lead])
     return TeamFactory(name="Taipei CS", members=[alice_csm, carol], managers=[maria_manager])
 
 
