@@ -8,7 +8,7 @@ from health.models import Tier
 
 from .models import Account, AccountStatus, Industry, ValueTier
 from .querysets import LifecycleStage
-from .roles import Role
+from .roles import Role, sees_health_and_revenue
 
 INSUFFICIENT_DATA = "insufficient"
 
@@ -65,6 +65,16 @@ class AccountFilter(django_filters.FilterSet):
     class Meta:
         model = Account
         fields = ["q", "owner", "value_tier", "industry", "lifecycle", "status", "health_tier"]
+
+    # Filters that would tell an interviewer an account's health through the rows they leave.
+    HEALTH_FILTERS = ("health_tier",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sees_health_and_revenue(getattr(self.request, "user", None)):
+            # Gone from the form and from the query: ?health_tier=… is ignored, not applied.
+            for name in self.HEALTH_FILTERS:
+                del self.filters[name]
 
     def filter_health_tier(self, queryset, name, value):
         if value == INSUFFICIENT_DATA:

@@ -75,6 +75,7 @@ from .models import (
     TouchpointKind,
     ValueTier,
 )
+from .roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +277,8 @@ class Lookups:
     now: datetime
     accounts: dict[str, int] = field(default_factory=dict)  # external_id -> pk
     users: dict[str, int] = field(default_factory=dict)  # username -> pk
+    owners: frozenset[int] = frozenset()  # the pks of active CSMs: only they own accounts
+    inactive: frozenset[int] = frozenset()
 
     @classmethod
     def load(cls, *, accounts: bool = False, users: bool = False, external_ids: Iterable[str] | None = None):
@@ -289,6 +292,12 @@ class Lookups:
         if users:
             user_model = get_user_model()
             lookups.users = dict(user_model.objects.values_list(user_model.USERNAME_FIELD, "pk"))
+            lookups.inactive = frozenset(
+                user_model.objects.filter(is_active=False).values_list("pk", flat=True)
+            )
+            lookups.owners = frozenset(
+                user_model.objects.filter(is_active=True, groups__name=Role.CSM).values_list("pk", flat=True)
+            )
         return lookups
 
 
@@ -373,6 +382,20 @@ def user_parser(text: str, lookups: Lookups) -> int:
     pk = lookups.users.get(text)
     if pk is None:
         raise CellError(_("Unknown user “%(value)s”.") % {"value": _shown(text)})
+    return pk
+
+
+def owner_parser(text: str, lookups: Lookups) -> int:
+    """An account's owner: an active customer-success manager, never a manager or interviewer
+    (an interviewer who owned accounts could never interview them, and would see their revenue)."""
+    pk = user_parser(text, lookups)
+    if pk in lookups.inactive:
+        raise CellError(_("“%(value)s” is deactivated: choose an active CSM.") % {"value": _shown(text)})
+    if pk not in lookups.owners:
+        raise CellError(
+            _("“%(value)s” is not a customer-success manager: only CSMs own accounts.")
+            % {"value": _shown(text)}
+        )
     return pk
 
 
@@ -543,7 +566,7 @@ class AccountsKind(Kind):
         Column("mrr", money_parser(positive=False), empty=Decimal("0.00")),
         Column("contract_start", date_parser(history=False), required=True),
         Column("renewal_date", date_parser(history=False)),
-        Column("owner", user_parser, attribute="owner_id"),
+        Column("owner", owner_parser, attribute="owner_id"),
         Column("value_tier", choice_parser(ValueTier), required=True),
         Column("status", choice_parser(AccountStatus), empty=AccountStatus.ACTIVE),
         Column("churned_on", date_parser(history=True)),

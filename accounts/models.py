@@ -106,6 +106,9 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="owned_accounts",
+        # Only active CSMs own accounts: forms (the admin) refuse anyone else; the importer checks
+        # the same (accounts.importers.owner_parser).
+        limit_choices_to={"groups__name": "csm", "is_active": True},
     )
     value_tier = models.CharField(_("value tier"), max_length=1, choices=ValueTier.choices)
     status = models.CharField(

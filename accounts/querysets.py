@@ -6,7 +6,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role, roles_of
+from .roles import Role, only_interviews, roles_of
 
 # Lifecycle stage is derived from the contract start: the first 30 days are onboarding,
 # days 31-180 adoption, then mature. The first 90 days are the critical window.
@@ -44,14 +44,27 @@ def lifecycle_bounds(stage: str, today: date) -> models.Q:
 
 class AccountQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> "AccountQuerySet":
-        """Every role reads accounts; users with no role see none. Interviewers get basics only,
-        which the views enforce by what they render."""
-        if roles_of(user):
-            return self.all()
-        return self.none()
+        """Who reads which account. CSMs, managers and admins read every account: CSMs cover for
+        each other and read the team's history (what they may change is `editable_by`). An
+        interviewer with no other role reads only the accounts there is an exit interview for:
+        churned ones, active ones with an open cancellation intent, and those they interviewed
+        (an account won back keeps its interview) — and only their basic facts, which the views
+        enforce with `sees_health_and_revenue`. Users with no role see none."""
+        if not roles_of(user):
+            return self.none()
+        if only_interviews(user):
+            from interviews.querysets import open_cancellation_intent
+
+            return self.filter(
+                models.Q(status="churned")
+                | models.Q(status="active") & open_cancellation_intent()
+                | models.Q(exit_interview__interviewer=user)
+            )
+        return self.all()
 
     def editable_by(self, user: Any) -> "AccountQuerySet":
-        """Managers and admins change any account; a CSM only the accounts they own."""
+        """Managers and admins change any account; a CSM only the accounts they own;
+        interviewers none."""
         roles = roles_of(user)
         if Role.MANAGER in roles or Role.ADMIN in roles:
             return self.all()

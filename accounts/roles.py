@@ -58,6 +58,19 @@ def is_admin(user: Any) -> bool:
     return has_role(user, Role.ADMIN)
 
 
+def sees_health_and_revenue(user: Any) -> bool:
+    """Health (score, tier, deltas, risk) and revenue (MRR) are for CSMs, managers and admins.
+    An interviewer sees an account's basic facts only; every page, filter, sort and export they
+    reach is built on this one check."""
+    return has_role(user, Role.CSM, Role.MANAGER, Role.ADMIN)
+
+
+def only_interviews(user: Any) -> bool:
+    """An interviewer and nothing more: sees only the accounts there are interviews for."""
+    roles = roles_of(user)
+    return Role.INTERVIEWER in roles and not (roles - {Role.INTERVIEWER})
+
+
 def role_required(*roles: str) -> Callable:
     """View decorator: 403 unless the user holds one of `roles`."""
 

@@ -18,6 +18,8 @@ def _nulls_last(queryset, field_name, is_descending):
 
 class AccountTable(BaseTable):
     htmx_target = "account-results"
+    # Left out (neither shown nor sortable) for users who may not see health or revenue.
+    HEALTH_AND_REVENUE = ("mrr", "health_score", "health_delta_7d")
 
     name = tables.Column(verbose_name=_("Account"), linkify=False)
     value_tier = tables.Column(verbose_name=_("Tier"))

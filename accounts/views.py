@@ -18,7 +18,7 @@ from .filters import AccountFilter
 from .forms import TouchpointForm
 from .models import Account
 from .querysets import lifecycle_stage_for
-from .roles import Role, has_role
+from .roles import Role, has_role, sees_health_and_revenue
 from .tables import AccountTable
 
 STAFF_ROLES = (Role.CSM, Role.MANAGER, Role.ADMIN)
@@ -31,10 +31,18 @@ def get_account_for_user(request: HttpRequest, pk: int) -> Account:
 
 
 def get_account_for_change(request: HttpRequest, pk: int) -> Account:
-    """The account if the user may change it: 404 when invisible, 403 when only visible."""
+    """The account if the user may change it: 404 when invisible, 403 when only visible (a CSM
+    reads every account but changes only their own)."""
     account = get_account_for_user(request, pk)
     if not Account.objects.editable_by(request.user).filter(pk=account.pk).exists():
-        raise PermissionDenied
+        if has_role(request.user, Role.CSM):
+            raise PermissionDenied(
+                _(
+                    "This account belongs to another CSM. You can read it, but only its owner, "
+                    "a manager or an administrator can change it."
+                )
+            )
+        raise PermissionDenied(_("Your role lets you read this account, not change it."))
     return account
 
 
@@ -48,8 +56,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, *Role):
         raise PermissionDenied
     account_filter = filtered_accounts(request)
-    # Interviewers see the basic facts only: no revenue, no health.
-    hidden = () if has_role(request.user, *STAFF_ROLES) else ("mrr", "health_score", "health_delta_7d")
+    # Interviewers see the basic facts only: no revenue, no health. An excluded column cannot
+    # be sorted by either (?sort=mrr is ignored), so the order tells nothing.
+    hidden = () if sees_health_and_revenue(request.user) else AccountTable.HEALTH_AND_REVENUE
     table = AccountTable(account_filter.qs, exclude=hidden)
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     template = "accounts/account_list.html"
@@ -61,7 +70,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account_export(request: HttpRequest) -> StreamingHttpResponse:
     # The export carries revenue and health, which interviewers do not see.
-    if not has_role(request.user, *STAFF_ROLES):
+    if not sees_health_and_revenue(request.user):
         raise PermissionDenied
     accounts = filtered_accounts(request).qs.order_by("name", "pk")
     today = timezone.localdate()
@@ -135,7 +144,7 @@ def detail_context(
     form: TouchpointForm | None = None,
     override_form: OverrideForm | None = None,
 ) -> dict:
-    can_see_details = has_role(request.user, *STAFF_ROLES)
+    can_see_details = sees_health_and_revenue(request.user)
     can_change = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
     context = {
         "account": account,

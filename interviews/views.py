@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.roles import Role, role_required
+from accounts.roles import Role, role_required, sees_health_and_revenue
 from accounts.views import get_account_for_user
 
 from . import querysets, services
@@ -84,7 +84,7 @@ def _render_page(request, account, interview, *, form=None, invite_form=None, st
         "invite_form": (invite_form or InviteForm(account=account)) if can_invite else None,
         "invitations": interview.invitations.all() if interview else [],
         "secondary": interview.secondary_categories.all() if interview else [],
-        "facts": _facts(account, interview),
+        "facts": _facts(account, interview, with_revenue=sees_health_and_revenue(request.user)),
     }
     return render(request, PAGE, context, status=status)
 
@@ -100,24 +100,29 @@ def _options_attrs(account: Account) -> dict:
     }
 
 
-def _facts(account: Account, interview: ExitInterview | None) -> dict:
-    """The account at churn: the interview's copy once it exists, the live account before."""
+def _facts(account: Account, interview: ExitInterview | None, *, with_revenue: bool) -> dict:
+    """The account at churn: the interview's copy once it exists, the live account before.
+    Revenue only `with_revenue` (managers, admins): interviewers see no MRR."""
     if interview is not None:
-        return {
+        facts = {
             "tier": interview.get_tier_at_churn_display(),
             "mrr": interview.mrr_at_churn,
             "stage": interview.get_lifecycle_stage_at_churn_display(),
             "csm": interview.csm_name_at_churn,
             "churned_on": interview.churned_on,
         }
-    owner = account.owner
-    return {
-        "tier": account.get_value_tier_display(),
-        "mrr": account.mrr,
-        "stage": account.lifecycle_stage(account.churned_on or timezone.localdate()).label,
-        "csm": (owner.get_full_name() or owner.get_username()) if owner else "",
-        "churned_on": account.churned_on,
-    }
+    else:
+        owner = account.owner
+        facts = {
+            "tier": account.get_value_tier_display(),
+            "mrr": account.mrr,
+            "stage": account.lifecycle_stage(account.churned_on or timezone.localdate()).label,
+            "csm": (owner.get_full_name() or owner.get_username()) if owner else "",
+            "churned_on": account.churned_on,
+        }
+    if not with_revenue:
+        del facts["mrr"]
+    return facts
 
 
 def _save(

@@ -94,23 +94,25 @@ EXPECTED: dict[str, Expect] = {
     # Notifications are per recipient: Alice's is nobody else's.
     "notifications:read": action({"alice"}, hidden=EVERYONE - {"alice"}),
     # --- staff: CSMs, managers, admins ---------------------------------------------------------
-    # Interviewers read the accounts' basics (they find the churned ones to interview).
+    # Interviewers read the basics of the accounts there are interviews for (churned, churning).
     "accounts:list": page(WITH_A_ROLE),
     # The export carries health scores and tiers, which interviewers may not see (health:chart).
     "accounts:export": page(STAFF),
-    # Interviewers read an account's basics (they interview churned ones); Nora sees none.
-    "accounts:detail": page(WITH_A_ROLE, hidden={"nora"}),
+    # CSMs read every account, Bob Alice's too. Alice's account is active, so Ivan has no
+    # interview to hold there: it does not exist for him. Nora sees none.
+    "accounts:detail": page(STAFF | MANAGERS_AND_ADMINS, hidden={"nora", "ivan"}),
     # Without HTMX the chart sends the browser to the account page that embeds it.
-    "health:chart": page(STAFF, ok=302, hidden={"nora"}),
+    "health:chart": page(STAFF, ok=302, hidden={"nora", "ivan"}),
     "playbooks:matrix": page(STAFF),
     "reports:index": page(STAFF),
     "reports:csv": page(STAFF),
     "reports:interviews": page(STAFF),
     "reports:review": page(STAFF),
     # --- Alice's account, her task, her plan: the owner, managers and admins -------------------
-    "accounts:log_touchpoint": action(OWNER_AND_ABOVE, hidden={"nora"}),
-    "health:set_override": action(OWNER_AND_ABOVE, hidden={"nora"}),
-    "health:revoke_override": action(OWNER_AND_ABOVE, hidden={"nora"}),
+    # Bob reads Alice's account but changes nothing on it: 403 (see the object-level test below).
+    "accounts:log_touchpoint": action(OWNER_AND_ABOVE, hidden={"nora", "ivan"}),
+    "health:set_override": action(OWNER_AND_ABOVE, hidden={"nora", "ivan"}),
+    "health:revoke_override": action(OWNER_AND_ABOVE, hidden={"nora", "ivan"}),
     "playbooks:start_playbook": action(OWNER_AND_ABOVE),
     "notifications:compose": page(OWNER_AND_ABOVE),
     "playbooks:task_done": action(OWNER_AND_ABOVE, hidden={"bob"}),
@@ -460,6 +462,63 @@ def test_a_csm_cannot_log_a_touchpoint_on_another_csms_account(client_for, bob_o
     )
     assert response.status_code == 403
     assert not Touchpoint.objects.filter(account=alice_account).exists()
+
+
+def test_a_csm_reads_another_csms_account_but_every_write_is_refused(
+    client_for, bob_other_csm, alice_account
+):
+    """docs/security.md: CSMs read every account (they cover for each other) and change only
+    their own. Each write on an account is answered 403 with the reason, and changes nothing."""
+    from django.apps import apps
+    from django.urls import reverse
+
+    from tests.factories import ContactFactory, TouchpointFactory
+    from tests.health.factories import HealthOverrideFactory
+    from tests.playbooks.factories import PlaybookFactory
+
+    ContactFactory(account=alice_account, name="Grace Ho")
+    TouchpointFactory(account=alice_account, subject="Quarterly review")
+    override = HealthOverrideFactory(account=alice_account, created_by=alice_account.owner)
+    playbook = PlaybookFactory()
+    client = client_for(bob_other_csm)
+
+    page = client.get(reverse("accounts:detail", args=[alice_account.pk]))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Grace Ho" in content and "Quarterly review" in content  # the whole account, read-only
+    assert "Log a touchpoint" not in content and "Override the score" not in content
+    assert client.get(reverse("accounts:list"), {"owner": alice_account.owner_id}).status_code == 200
+
+    now = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    compose = reverse("notifications:compose", args=[alice_account.pk])
+    writes = [
+        (
+            "post",
+            reverse("accounts:log_touchpoint", args=[alice_account.pk]),
+            {"kind": "call", "occurred_at": now, "subject": "Mine now", "sentiment": "neutral"},
+        ),
+        (
+            "post",
+            reverse("health:set_override", args=[alice_account.pk]),
+            {"override-score": "10", "override-reason": "Mine now", "override-expires_on": "2099-01-01"},
+        ),
+        ("post", reverse("health:revoke_override", args=[override.pk]), {}),
+        ("post", reverse("playbooks:start_playbook", args=[alice_account.pk]), {"playbook": playbook.pk}),
+        ("get", compose, {}),
+        ("post", compose, {"subject": "Hi", "body": "Mine now"}),
+        ("get", reverse("plans:create"), {"account": alice_account.pk}),
+        ("post", reverse("plans:create"), {"account": alice_account.pk, "objectives": "Mine now"}),
+    ]
+    models = [m for m in apps.get_models() if m._meta.app_label not in {"sessions", "axes"}]
+    before = {m._meta.label_lower: m._default_manager.count() for m in models}
+    for method, url, data in writes:
+        response = getattr(client, method)(url, data)
+        assert response.status_code == 403, f"{method.upper()} {url}: {response.status_code}"
+        assert "This account belongs to another CSM" in response.content.decode(), url
+    after = {m._meta.label_lower: m._default_manager.count() for m in models}
+    assert before == after
+    override.refresh_from_db()
+    assert override.revoked_at is None
 
 
 def test_a_csm_cannot_finish_or_snooze_another_csms_task(client_for, bob_other_csm, alice_account):

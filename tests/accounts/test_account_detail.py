@@ -53,15 +53,26 @@ def test_a_csm_sees_but_cannot_log_on_another_csms_account(client_for, alice_csm
     assert not Touchpoint.objects.exists()
 
 
-def test_an_interviewer_sees_basics_only(client_for, ivan_interviewer, alice_account):
-    ContactFactory(account=alice_account, name="Grace Ho")
-    TouchpointFactory(account=alice_account, subject="Quarterly review")
-    content = client_for(ivan_interviewer).get(detail(alice_account)).content.decode()
+def test_an_interviewer_sees_basics_only(client_for, ivan_interviewer, alice_csm):
+    from tests.interviews.factories import ChurnedAccountFactory
+
+    churned = ChurnedAccountFactory(name="Acme Ltd", owner=alice_csm, health_score=31, health_tier="high")
+    ContactFactory(account=churned, name="Grace Ho")
+    TouchpointFactory(account=churned, subject="Quarterly review")
+    content = client_for(ivan_interviewer).get(detail(churned)).content.decode()
     assert "Acme Ltd" in content
     assert "Grace Ho" not in content
     assert "Quarterly review" not in content
     assert "1,200" not in content  # MRR is not a basic fact
-    assert client_for(ivan_interviewer).post(log_url(alice_account), valid_touchpoint()).status_code == 403
+    assert "Health score" not in content and "health-score" not in content
+    assert client_for(ivan_interviewer).post(log_url(churned), valid_touchpoint()).status_code == 403
+
+
+def test_an_interviewer_cannot_open_an_account_there_is_no_interview_for(
+    client_for, ivan_interviewer, alice_account
+):
+    assert client_for(ivan_interviewer).get(detail(alice_account)).status_code == 404
+    assert client_for(ivan_interviewer).post(log_url(alice_account), valid_touchpoint()).status_code == 404
 
 
 def test_a_missing_account_is_a_404(client_for, alice_csm):

@@ -136,3 +136,90 @@ def test_the_export_neutralises_formula_cells(client_for, maria_manager, hostile
     rows = export_rows(client_for(maria_manager).get(reverse("accounts:export")))
     assert rows[1][1] == "'" + hostile
     assert rows[1][5] == "'" + hostile
+
+
+# --- interviewers: the accounts there are interviews for, and nothing about health or revenue ----
+
+
+@pytest.fixture
+def interviewer_world(alice_csm):
+    """Churned and churning accounts in every health tier, and an active one nobody interviews."""
+    from health.models import EventKind, SignalEvent
+
+    today = timezone.localdate()
+    rows = [
+        ("Apex", "churned", "healthy", 88, 9000, 5),
+        ("Birch", "churned", "high", 20, 100, -9),
+        ("Cedar", "active", "healthy", 81, 5000, 2),  # churning: cancellation intent
+        ("Dune", "churned", "low", 60, 700, -1),
+    ]
+    for name, status, tier, score, mrr, delta in rows:
+        account = AccountFactory(
+            name=name,
+            owner=alice_csm,
+            status=status,
+            churned_on=today - timedelta(days=10) if status == "churned" else None,
+            health_tier=tier,
+            health_score=score,
+            health_delta_7d=delta,
+            mrr=mrr,
+        )
+        if status == "active":
+            SignalEvent.objects.create(
+                account=account, kind=EventKind.CANCELLATION_INTENT, occurred_on=today - timedelta(days=2)
+            )
+    AccountFactory(name="Elm", owner=alice_csm, health_tier="healthy", health_score=90)  # not theirs
+    return ["Apex", "Birch", "Cedar", "Dune"]
+
+
+def test_an_interviewer_lists_only_the_accounts_there_are_interviews_for(
+    client_for, ivan_interviewer, interviewer_world
+):
+    response = client_for(ivan_interviewer).get(URL)
+    assert names_in(response) == interviewer_world  # Elm, active and not churning, is not listed
+
+
+def test_an_interviewer_has_no_health_filter_and_the_parameter_is_ignored(
+    client_for, ivan_interviewer, interviewer_world
+):
+    client = client_for(ivan_interviewer)
+    page = client.get(URL)
+    content = page.content.decode()
+    assert "health_tier" not in content and "Health tier" not in content
+    assert "health_tier" not in page.context["filter"].form.fields
+    for tier in ("healthy", "high", "low", "insufficient", "purple"):
+        response = client.get(URL, {"health_tier": tier})
+        assert response.status_code == 200
+        assert names_in(response) == interviewer_world, tier  # the count tells nothing
+        fragment = client.get(URL, {"health_tier": tier}, headers={"HX-Request": "true"})
+        assert "<html" not in fragment.content.decode()
+        assert names_in(fragment) == interviewer_world, tier
+        assert "4 accounts" in fragment.content.decode()
+
+
+@pytest.mark.parametrize("sort", ["health_score", "-health_score", "mrr", "-mrr", "health_delta_7d"])
+def test_an_interviewer_cannot_sort_by_a_column_they_do_not_see(
+    client_for, ivan_interviewer, interviewer_world, sort
+):
+    client = client_for(ivan_interviewer)
+    response = client.get(URL, {"sort": sort})
+    assert names_in(response) == interviewer_world  # by name, as without the parameter
+    content = response.content.decode()
+    assert "Health score" not in content and "MRR" not in content and "7-day change" not in content
+    assert "9,000" not in content and "health-score" not in content
+    fragment = client.get(URL, {"sort": sort}, headers={"HX-Request": "true"})
+    assert names_in(fragment) == interviewer_world
+
+
+def test_an_interviewer_cannot_export(client_for, ivan_interviewer, interviewer_world):
+    client = client_for(ivan_interviewer)
+    assert client.get(reverse("accounts:export")).status_code == 403
+    assert client.get(reverse("accounts:export"), {"health_tier": "healthy"}).status_code == 403
+    assert "Export CSV" not in client.get(URL).content.decode()
+
+
+def test_staff_still_filter_and_sort_by_health(client_for, alice_csm, interviewer_world):
+    client = client_for(alice_csm)
+    assert names_in(client.get(URL, {"health_tier": "healthy"})) == ["Apex", "Cedar", "Elm"]
+    assert names_in(client.get(URL, {"sort": "-mrr"}))[:2] == ["Apex", "Cedar"]
+    assert "health_tier" in client.get(URL).context["filter"].form.fields

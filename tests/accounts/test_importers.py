@@ -288,6 +288,31 @@ def test_a_row_with_the_wrong_number_of_cells_is_reported(acme):
     assert not SignalEvent.objects.exists()
 
 
+def test_only_an_active_csm_owns_an_account(alice_csm, maria_manager, ivan_interviewer, ada_admin):
+    from tests.factories import UserFactory
+
+    UserFactory(username="gone", roles=["csm"], is_active=False)
+    rows = "".join(
+        f"OWN-{n},Owner {n},retail,1-10,,inbound,,0,2024-01-01,,{owner},B,active,,\n"
+        for n, owner in enumerate(["ivan", "maria", "ada", "gone", "alice"], start=1)
+    )
+
+    result = load("accounts", f"{ACCOUNTS_HEADER}\n{rows}")
+
+    assert errors_of(result) == [(2, "owner"), (3, "owner"), (4, "owner"), (5, "owner")]
+    reasons = [error["reason"] for error in result.errors]
+    assert all("only CSMs own accounts" in reason for reason in reasons[:3]), reasons
+    assert "deactivated" in reasons[3]
+    # All or nothing: the good row waits with the bad ones.
+    assert not Account.objects.filter(external_id__startswith="OWN-").exists()
+
+    fixed = load(
+        "accounts", f"{ACCOUNTS_HEADER}\nOWN-5,Owner 5,retail,1-10,,inbound,,0,2024-01-01,,alice,B,active,,\n"
+    )
+    assert not fixed.errors
+    assert Account.objects.get(external_id="OWN-5").owner == alice_csm
+
+
 def test_unknown_accounts_owners_and_authors_are_reported(acme):
     accounts = load(
         "accounts", f"{ACCOUNTS_HEADER}\nNEW-1,New,retail,1-10,,inbound,,0,2024-01-01,,nobody,B,active,,\n"
@@ -733,3 +758,15 @@ def test_a_job_left_running_by_a_stopped_worker_is_failed_after_a_while(maria_ma
     )
     assert lost.error_count == 1 and "stopped without finishing" in lost.errors[0]["reason"]
     assert lost.finished_at > now - timedelta(minutes=1)
+
+
+def test_the_model_refuses_an_owner_who_is_not_an_active_csm(acme, ivan_interviewer):
+    """The same rule for forms (the admin's change form validates the model this way)."""
+    from django.core.exceptions import ValidationError
+
+    acme.owner = ivan_interviewer
+    with pytest.raises(ValidationError) as caught:
+        acme.full_clean()
+    assert "owner" in caught.value.message_dict
+    acme.owner = acme.owner.__class__.objects.get(username="alice")
+    acme.full_clean()  # an active CSM passes

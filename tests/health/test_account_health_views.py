@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.models import Account
 from csworkbench.models import AuditEvent
 from health import services
 from health.models import HealthModel, HealthOverride, HealthSnapshot
@@ -177,7 +178,14 @@ def test_the_account_page_honours_the_range_in_its_url(client_for, alice_csm, sc
     assert "range=all" in pressed
 
 
+def _churn(account):
+    """Interviewers read only the accounts there is an interview for: a churned one."""
+    Account.objects.filter(pk=account.pk).update(status="churned", churned_on=TODAY - timedelta(days=3))
+
+
 def test_an_interviewer_may_not_see_the_chart(client_for, ivan_interviewer, scored_account):
+    assert client_for(ivan_interviewer).get(chart_url(scored_account)).status_code == 404  # not churned
+    _churn(scored_account)
     response = client_for(ivan_interviewer).get(chart_url(scored_account), headers={"HX-Request": "true"})
     assert response.status_code == 403
     page = client_for(ivan_interviewer).get(detail(scored_account)).content.decode()
@@ -419,6 +427,8 @@ def test_another_csm_may_not_override(client_for, alice_csm, bob_account):
 
 
 def test_an_interviewer_may_not_override(client_for, ivan_interviewer, alice_account):
+    assert client_for(ivan_interviewer).post(override_url(alice_account), override_data()).status_code == 404
+    _churn(alice_account)
     assert client_for(ivan_interviewer).post(override_url(alice_account), override_data()).status_code == 403
     assert not HealthOverride.objects.exists()
 

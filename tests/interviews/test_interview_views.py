@@ -42,6 +42,38 @@ def test_the_page_shows_the_five_questions_first_and_creates_nothing(
     assert not ExitInterview.objects.exists()
 
 
+def _revenue_shown(response) -> bool:
+    html = response.content.decode()
+    return "MRR" in html or "1,200" in html or "1200" in html
+
+
+def test_an_interviewer_sees_no_revenue_on_the_interview_page_or_the_workspace(
+    client_for, ivan_interviewer, churned_account
+):
+    """The user guide: interviewers see no revenue. Before and after the interview starts (its
+    copy of the MRR at churn), and in the autosave and sub-reason fragments."""
+    client = client_for(ivan_interviewer)
+    assert not _revenue_shown(client.get(page_url(churned_account)))
+    client.post(autosave_url(churned_account), answers(answer_1="Price"), headers={"HX-Request": "true"})
+    assert ExitInterview.objects.get().mrr_at_churn == 1200
+    assert not _revenue_shown(client.get(page_url(churned_account)))
+    fragment = client.get(
+        reverse("interviews:reason_options", args=[churned_account.pk]), headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and not _revenue_shown(fragment)
+    assert not _revenue_shown(client.get(reverse("interviews:workspace")))
+
+
+def test_a_manager_sees_the_mrr_at_churn_on_the_interview_page(
+    client_for, maria_manager, ivan_interviewer, churned_account
+):
+    response = client_for(maria_manager).get(page_url(churned_account))
+    assert "MRR at churn" in response.content.decode() and "1,200" in response.content.decode()
+    services.start_interview(account=churned_account, interviewer=ivan_interviewer)
+    response = client_for(maria_manager).get(page_url(churned_account))
+    assert "MRR at churn" in response.content.decode() and "1,200" in response.content.decode()
+
+
 def test_the_questions_are_labelled_in_the_users_language(client_for, ivan_interviewer, churned_account):
     client = client_for(ivan_interviewer)
     client.cookies["django_language"] = "zh-hant"
