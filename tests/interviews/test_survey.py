@@ -276,3 +276,40 @@ def test_a_link_made_before_the_email_went_out_dies_when_it_is_sent(client, draf
     assert client.get(earlier_path).status_code == 200
     send_delivery(Delivery.objects.get(to="grace@example.com").pk)
     assert client.get(earlier_path).status_code == 404
+
+
+def test_the_upgrade_takes_live_links_out_of_survey_emails_queued_before_it(
+    client, draft, ivan_interviewer, mailoutbox
+):
+    """playbooks 0006: a survey email queued (or failed) by the previous release kept its link
+    in the body until sent. The migration puts the placeholder there and names the invitation."""
+    import importlib
+
+    from django.apps import apps
+
+    from playbooks.notifications import absolute_url, send_delivery
+
+    scrub = importlib.import_module("playbooks.migrations.0006_survey_links_out_of_deliveries")
+    invitation, signed = services.invite_to_survey(
+        interview=draft, user=ivan_interviewer, email="grace@example.com", language="en"
+    )
+    old_path = reverse("survey:answer", args=[signed])
+    body = f"Hello,\n\n{absolute_url(old_path)}\n\nThank you."
+    legacy = {"channel": "email", "to": "grace@example.com", "subject": "Five questions", "body": body}
+    pending = Delivery.objects.create(**legacy, payload={"secret_body": True})
+    failed = Delivery.objects.create(**legacy, payload={"secret_body": True}, status="failed")
+    other = Delivery.objects.create(**{**legacy, "body": "No survey here.", "to": "x@example.com"})
+
+    scrub.scrub_survey_links(apps, None)
+
+    assert "/survey/" not in _stored_text()
+    for delivery in (pending, failed):
+        delivery.refresh_from_db()
+        assert delivery.body == f"Hello,\n\n{services.SURVEY_LINK_PLACEHOLDER}\n\nThank you."
+        assert delivery.payload == {services.SURVEY_PAYLOAD_KEY: invitation.pk}
+    other.refresh_from_db()
+    assert (other.body, other.payload) == ("No survey here.", {})
+
+    send_delivery(pending.pk)
+    assert client.get(old_path).status_code == 404  # the link that sat in the database is dead
+    assert client.get(_emailed_path(mailoutbox[-1])).status_code == 200
