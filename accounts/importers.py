@@ -52,6 +52,7 @@ from django.db import (
 )
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from csworkbench.models import record_audit
 from health.integrity import lock_metric_accounts
@@ -476,19 +477,33 @@ METRIC_BY_NAME = {metric.name: metric for metric in METRICS}
 
 def check_metric_values(values: dict[str, Any]) -> list[tuple[str, str]]:
     """Checks across fields of one metric row: (field, reason) for each problem."""
+    problems = []
     count, total = values.get("csat_count"), values.get("csat_sum")
     if (count is None) != (total is None):
         missing = "csat_sum" if total is None else "csat_count"
-        return [(missing, _("Give csat_count and csat_sum together, or neither."))]
-    if count is not None and not count <= total <= 5 * count:
-        return [
+        problems.append((missing, _("Give csat_count and csat_sum together, or neither.")))
+    elif count is not None and not count <= total <= 5 * count:
+        problems.append(
             (
                 "csat_sum",
-                _("With %(count)s responses the sum of CSAT scores must be between %(low)s and %(high)s.")
+                ngettext(
+                    "With %(count)s response the sum of CSAT scores must be between %(low)s and %(high)s.",
+                    "With %(count)s responses the sum of CSAT scores must be between %(low)s and %(high)s.",
+                    count,
+                )
                 % {"count": count, "low": count, "high": 5 * count},
             )
-        ]
-    return []
+        )
+    used, offered = values.get("features_used"), values.get("features_offered")
+    if used is not None and offered is not None and used > offered:
+        problems.append(
+            (
+                "features_used",
+                _("More features used (%(used)s) than offered (%(offered)s).")
+                % {"used": used, "offered": offered},
+            )
+        )
+    return problems
 
 
 def _metric_parser(metric: MetricField) -> Parser:
@@ -583,7 +598,7 @@ class AccountsKind(Kind):
 
     def check_row(self, values, present):
         problems = []
-        if "status" in present:
+        if "status" in present:  # `present` holds only the columns that parsed on this line
             values.setdefault("churned_on", None)
             values.setdefault("churn_type", "")
             if values["status"] == AccountStatus.CHURNED:
@@ -594,8 +609,8 @@ class AccountsKind(Kind):
                     problems.append(("churned_on", _("Must be empty unless the status is churned.")))
                 if values["churn_type"]:
                     problems.append(("churn_type", _("Must be empty unless the status is churned.")))
-        renewal = values.get("renewal_date")
-        if renewal is not None and renewal < values["contract_start"]:
+        renewal, start = values.get("renewal_date"), values.get("contract_start")
+        if renewal is not None and start is not None and renewal < start:
             problems.append(("renewal_date", _("The renewal date is before the contract start.")))
         return problems
 
@@ -661,7 +676,7 @@ class ContactsKind(Kind):
 
     def check_row(self, values, present):
         # Called once per checked row, in file order, so the first primary row of an account wins.
-        if values.get("is_primary"):
+        if values.get("is_primary") and "account_id" in values:
             line = self.primary_lines.get(values["account_id"])
             if line is not None:
                 return [
@@ -1164,6 +1179,7 @@ class _FastMetricChecker:
         # An external id with spaces around it is stripped by the full check: leave it to that.
         self.accounts = {key: pk for key, pk in checker.lookups.accounts.items() if key == key.strip()}
         cells, groups = [], []
+        features_pair = {"features_used", "features_offered"} <= set(header)
         for name in header:
             metric = METRIC_BY_NAME.get(name)
             if name == "account":
@@ -1177,6 +1193,8 @@ class _FastMetricChecker:
                 cells.append("([0-9]{0,2})")  # then at most NPS_MAXIMUM
             elif name in ("csat_count", "csat_sum"):
                 cells.append("([0-9]{0,9})")  # then the CSAT rule
+            elif features_pair and name in ("features_used", "features_offered"):
+                cells.append("([0-9]{0,9})")  # then no more used than offered
             else:
                 # Plain digits, nine at most (below PostgreSQL's integer limit), or empty.
                 cells.append("[0-9]{0,9}")
@@ -1295,6 +1313,9 @@ class _FastMetricChecker:
         nps = found.get("nps")
         if nps and int(nps) > NPS_MAXIMUM:
             return False
+        used, offered = found.get("features_used", ""), found.get("features_offered", "")
+        if used and offered and int(used) > int(offered):
+            return False
         count, total = found.get("csat_count", ""), found.get("csat_sum", "")
         return not (count or total) or bool(count and total and int(count) <= int(total) <= 5 * int(count))
 
@@ -1337,16 +1358,21 @@ def check_header(spec: Kind, header: list[str], errors: ErrorList) -> list[tuple
         return None
     seen: set[str] = set()
     bound = []
+    unknown: list[str] = []
     for index, name in enumerate(header):
         if name in seen:
             errors.add(1, name, _("This column appears more than once."))
         elif name not in known:
-            errors.add(
-                1, name, _("Unknown column. The columns are: %(columns)s.") % {"columns": ", ".join(known)}
-            )
+            unknown.append(name)
+            errors.add(1, name, _("Unknown column."))
         else:
             bound.append((index, known[name]))
         seen.add(name)
+    if unknown:
+        # The list of known columns once for the file, not once per unknown column.
+        errors.add(
+            1, "", _("The columns this file may have are: %(columns)s.") % {"columns": ", ".join(known)}
+        )
     for column in spec.columns:
         if column.required and column.name not in seen:
             errors.add(1, column.name, _("Required column is missing."))
@@ -1392,14 +1418,14 @@ class _RowChecker:
             )
             return None
         values: dict[str, Any] = {}
-        ok = True
+        failed: set[str] | None = None  # the columns (and fields) of this line already in error
         lookups = self.lookups
         for index, name, attribute, required, parse, empty in self.cells:
             text = cells[index].strip()
             if not text:
                 if required:
                     errors.add(line, name, _("This value is required."))
-                    ok = False
+                    failed = (failed or set()) | {name, attribute}
                 else:
                     values[attribute] = empty
                 continue
@@ -1407,18 +1433,23 @@ class _RowChecker:
                 values[attribute] = parse(text, lookups)
             except CellError as exc:
                 errors.add(line, name, exc.reason)
-                ok = False
-        if not ok:
-            return None
+                failed = (failed or set()) | {name, attribute}
+        # Every problem of the line in one pass: the checks across columns run on the cells that
+        # parsed (a check whose column is already in error says nothing more about it).
+        ok = failed is None
         values["_line"] = line
-        problems = self.spec.check_row(values, self.present)
+        problems = self.spec.check_row(values, self.present if ok else self.present & values.keys())
         del values["_line"]
-        if problems:
-            for name, reason in problems:
+        for name, reason in problems:
+            if failed is None or name not in failed:
                 errors.add(line, name, reason)
-            return None
+            ok = False
         if self.keys is not None:
-            first = self.keys.setdefault(self.spec.key(values), line)
+            try:
+                key = self.spec.key(values)
+            except (KeyError, AttributeError, TypeError):  # a key cell is in error
+                key = None
+            first = line if key is None else self.keys.setdefault(key, line)
             if first != line:
                 columns = self.spec.duplicate_columns(values)
                 errors.add(
@@ -1427,8 +1458,8 @@ class _RowChecker:
                     _("Line %(line)s has the same %(columns)s.")
                     % {"line": first, "columns": ", ".join(columns)},
                 )
-                return None
-        return values
+                ok = False
+        return values if ok else None
 
 
 def _is_blank(cells: list[str]) -> bool:

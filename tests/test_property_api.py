@@ -86,6 +86,8 @@ def valid_row(account: str, day: str, values: dict) -> dict:
         row["csat_count"], row["csat_sum"] = count, count * 3
     if row.get("nps") is not None:
         row["nps"] %= 11
+    if row.get("features_used") is not None and row.get("features_offered") is not None:
+        row["features_used"] = min(row["features_used"], row["features_offered"])  # never more than offered
     if row.get("first_response_hours") is not None:
         row["first_response_hours"] = round(row["first_response_hours"] % 99999 / 7, 2)
     return row

@@ -258,12 +258,48 @@ def test_a_byte_order_mark_is_accepted(acme):
 
 
 def test_missing_unknown_and_repeated_columns_are_each_reported_on_line_1(acme):
-    result = load("mrr", "account,kind,amount,colour,amount\nACME-1,new,10,red,10\n")
-    assert errors_of(result) == [(1, "colour"), (1, "amount"), (1, "occurred_on")]
+    result = load("mrr", "account,kind,amount,colour,amount,size\nACME-1,new,10,red,10,L\n")
+    assert errors_of(result) == [(1, "colour"), (1, "amount"), (1, "size"), (1, ""), (1, "occurred_on")]
     reasons = [error["reason"] for error in result.errors]
-    assert "Unknown column" in reasons[0] and "occurred_on" in reasons[0]
+    assert reasons[0] == reasons[2] == "Unknown column."
     assert "more than once" in reasons[1]
-    assert "missing" in reasons[2]
+    # The known columns are listed once for the file, not once per unknown column.
+    assert "occurred_on" in reasons[3] and sum("occurred_on" in reason for reason in reasons) == 1
+    assert "missing" in reasons[4]
+
+
+def test_every_problem_of_a_line_is_reported_in_one_pass(alice_csm):
+    """Checks across columns run beside the cell errors, so one fix round is enough."""
+    body = (
+        f"{ACCOUNTS_HEADER}\n"
+        "ONE-1,One,retail,1-10,,inbound,,abc,2024-05-01,2024-01-01,alice,B,active,,\n"  # mrr + renewal
+        "ONE-2,Two,nope,1-10,,inbound,,0,2024-01-01,,alice,B,churned,,\n"  # industry + churned_on
+        "ONE-2,Two again,retail,1-10,,inbound,,0,2024-01-01,,alice,B,active,,\n"  # duplicate of line 3
+        "ONE-4,Four,retail,1-10,,inbound,,0,not-a-date,2024-01-01,alice,B,active,,\n"  # date only
+    )
+    result = load("accounts", body)
+    assert errors_of(result) == [
+        (2, "mrr"),
+        (2, "renewal_date"),
+        (3, "industry"),
+        (3, "churned_on"),
+        (4, "external_id"),
+        (5, "contract_start"),
+    ]
+    assert not Account.objects.filter(external_id__startswith="ONE-").exists()
+
+
+def test_features_used_above_features_offered_is_refused(acme):
+    result = load("metrics", f"account,date,features_used,features_offered\nACME-1,{YESTERDAY},9,5\n")
+    assert errors_of(result) == [(2, "features_used")]
+    assert "9" in result.errors[0]["reason"] and "5" in result.errors[0]["reason"]
+    assert not DailyMetric.objects.exists()
+    assert load("metrics", f"account,date,features_used,features_offered\nACME-1,{YESTERDAY},5,5\n").ok
+
+
+def test_the_csat_message_counts_one_response_in_the_singular(acme):
+    result = load("metrics", f"account,date,csat_count,csat_sum\nACME-1,{YESTERDAY},1,9\n")
+    assert "With 1 response the sum" in result.errors[0]["reason"]
 
 
 def test_column_names_are_matched_whatever_their_case_and_spaces(acme):
@@ -508,7 +544,8 @@ def test_line_numbers_count_physical_lines_and_skip_blank_ones(acme):
 def test_errors_are_all_counted_but_only_the_first_ten_thousand_kept(acme):
     rows = "".join(f"ACME-1,{YESTERDAY},x\n" for _ in range(MAX_STORED_ERRORS + 5))
     result = load("metrics", "account,date,logins\n" + rows)
-    assert result.error_count == MAX_STORED_ERRORS + 5
+    # Each line's bad count, and each line after the first repeating the first's account and date.
+    assert result.error_count == 2 * (MAX_STORED_ERRORS + 5) - 1
     assert len(result.errors) == MAX_STORED_ERRORS
 
 
