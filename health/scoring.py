@@ -441,6 +441,25 @@ def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score
     return Score(score, computed, tier, confidence, stale, override, measures)
 
 
+def rescore_measures(measures: dict, spec: ModelSpec) -> dict[str, float]:
+    """Each measure's contribution had a snapshot's raw values been scored by `spec`'s model:
+    how "why it moved" separates a model change from the account's own moves."""
+    present = [
+        m for m in spec.measures if (measures.get(m.key) or {}).get("raw") is not None and m.weight > 0
+    ]
+    present_weight = sum(m.weight for m in present)
+    contributions = {}
+    for m in present:
+        entry = measures[m.key]
+        sub = (
+            float(SILENCE_SCORE)
+            if entry.get("silence")
+            else interpolate(float(entry["raw"]), m.points, m.interpolation)
+        )
+        contributions[m.key] = m.weight / present_weight * sub
+    return contributions
+
+
 @dataclass
 class RunResult:
     as_of: date
