@@ -14,7 +14,14 @@ from django.views.decorators.http import require_http_methods
 
 from csworkbench.csv_response import csv_download, neutralise
 
-from .importers import create_import_job, fail_stalled_jobs, is_stalled, preview_csv, start_import_job
+from .importers import (
+    create_import_job,
+    is_stalled,
+    is_waiting_for_broker,
+    preview_csv,
+    requeue_interrupted_jobs,
+    start_import_job,
+)
 from .models import ImportJob, ImportKind, ImportStatus
 from .roles import Role, has_role, role_required
 
@@ -63,18 +70,22 @@ def import_list(request: HttpRequest) -> HttpResponse:
         return redirect("imports:detail", pk=job.pk)
     jobs = jobs_visible_to(request.user).select_related("created_by").order_by("-created_at", "-pk")
     recent = list(jobs[:RECENT_JOBS])
-    if any(is_stalled(job) for job in recent) and fail_stalled_jobs():
+    stalled = [job.pk for job in recent if is_stalled(job)]
+    if stalled and requeue_interrupted_jobs(job_ids=stalled):
         recent = list(jobs[:RECENT_JOBS])
     status = 422 if form.errors else 200
     return render(request, "imports/import_list.html", {"form": form, "jobs": recent}, status=status)
 
 
 def progress_context(job: ImportJob) -> dict:
-    running = job.status in (ImportStatus.PENDING, ImportStatus.RUNNING)
+    running = job.status in (ImportStatus.PENDING, ImportStatus.QUEUED, ImportStatus.RUNNING)
     percent = round(100 * job.processed_rows / job.total_rows) if job.total_rows else 0
     return {
         "job": job,
         "running": running,
+        "waiting_for_broker": is_waiting_for_broker(job),
+        "restarted": job.attempt > 1 or (job.status == ImportStatus.QUEUED and job.attempt >= 1),
+        "next_attempt": job.attempt + 1,
         "percent": min(percent, 100),
         "errors_shown": job.errors[:ERRORS_SHOWN] if job.status == ImportStatus.FAILED else [],
     }
@@ -84,7 +95,7 @@ def progress_context(job: ImportJob) -> dict:
 @role_required(*IMPORT_ROLES)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
-    if is_stalled(job) and fail_stalled_jobs():
+    if is_stalled(job) and requeue_interrupted_jobs(job_ids=[job.pk]):
         job.refresh_from_db()
     context = progress_context(job)
     if job.status == ImportStatus.PENDING:
@@ -104,10 +115,22 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*IMPORT_ROLES)
 def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
-    if start_import_job(job=job, language=get_language()):
+    queued = start_import_job(job=job, language=get_language())
+    if queued is not None and queued.waiting:
+        # The job is committed; its task waits in the outbox and goes when the broker is back.
+        messages.warning(
+            request,
+            _(
+                "Queued: waiting for the background worker, which is not reachable right now. "
+                "The load will start automatically when it is back."
+            ),
+        )
+    elif queued is not None:
         messages.success(request, _("Loading started. This page shows its progress."))
-    else:
+    elif job.status in (ImportStatus.DONE, ImportStatus.FAILED):
         messages.info(request, _("This file has already been loaded or rejected."))
+    else:
+        messages.info(request, _("This file is already queued or loading. This page shows its progress."))
     return redirect("imports:detail", pk=job.pk)
 
 

@@ -28,7 +28,9 @@ import io
 import itertools
 import logging
 import operator
+import os
 import re
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -54,7 +56,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from csworkbench import outbox
 from csworkbench.models import record_audit
+from csworkbench.outbox import Queued
 from health.integrity import lock_metric_accounts
 from health.models import METRIC_FIELDS, DailyMetric, EventKind, SignalEvent
 
@@ -1855,50 +1859,89 @@ def create_import_job(*, kind: str, upload: UploadedFile, created_by: Any) -> Im
     return job
 
 
-def start_import_job(*, job: ImportJob, language: str | None = None) -> bool:
-    """Queue the load of a pending job once the current transaction commits. False when the job
-    has already started; the task itself also refuses to run a job twice."""
-    if job.status != ImportStatus.PENDING:
-        return False
+def import_task_key(job_id: int) -> str:
+    """The outbox key of a job's task: one waiting row per job."""
+    return f"import:{job_id}"
+
+
+def start_import_job(*, job: ImportJob, language: str | None = None) -> Queued | None:
+    """Queue the load of a pending job (its first attempt) once the transaction commits.
+
+    Returns what became of the task (`Queued.waiting`: the broker is down and the task waits in
+    the outbox, to be sent when it is back), or None when the job is no longer pending. Pressed
+    again while the task waits, it offers the task to the broker once more. The task itself
+    refuses to run a job twice."""
+    with transaction.atomic():
+        queued = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
+            status=ImportStatus.QUEUED, queued_at=timezone.now(), language=language or ""
+        )
+        if queued:
+            return _queue_attempt(job.pk, attempt=1, language=language or "")
+    key = import_task_key(job.pk)
+    if ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).exists() and outbox.is_waiting(key):
+        return outbox.send_waiting(key)
+    return None
+
+
+def _queue_attempt(job_id: int, *, attempt: int, language: str) -> Queued:
     from accounts.tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(job.pk, language=language or ""))
-    return True
+    return outbox.send_on_commit(
+        run_import.si(job_id, language=language, attempt=attempt), key=import_task_key(job_id)
+    )
+
+
+def is_waiting_for_broker(job: ImportJob) -> bool:
+    """A queued job whose task the broker has not taken yet (it waits in the outbox)."""
+    return job.status == ImportStatus.QUEUED and outbox.is_waiting(import_task_key(job.pk))
 
 
 PROGRESS_INTERVAL_SECONDS = 1.0
+MAX_IMPORT_ATTEMPTS = 3  # runs interrupted by a worker's death before a job is given up
 
 
-def run_import_job(*, job_id: int, language: str | None = None) -> ImportJob | None:
-    """Check and load a pending job's file, recording progress, the outcome and every error.
+def worker_name() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"[:200]
 
-    Idempotent: only a pending job is claimed (one conditional UPDATE), so a task delivered twice
-    does nothing the second time. Error reasons are written in the uploader's `language`.
+
+def run_import_job(*, job_id: int, language: str | None = None, attempt: int = 1) -> ImportJob | None:
+    """Check and load a queued job's file as its run number `attempt`, recording progress, the
+    outcome and every error (in the uploader's `language`).
+
+    Runs at most once per attempt: attempt N is claimed only while the job waits at N - 1 (one
+    conditional UPDATE), and its load commits only while the job is still running as attempt N
+    (`mark_done`), so a task delivered twice, or a late redelivery racing a re-queued attempt,
+    does nothing. On PostgreSQL the job's advisory lock is held throughout: a job found running
+    at this attempt with the lock free lost its worker, and is taken over as the next attempt.
     """
     with job_lock(job_id) as held:
         if not held:
             return None  # another worker is loading this job right now
-        # While it runs, `finished_at` is the job's last sign of life (see `fail_stalled_jobs`).
-        claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
-            status=ImportStatus.RUNNING, processed_rows=0, finished_at=timezone.now()
-        )
-        if not claimed and not (
-            connection.vendor == "postgresql"
-            and ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING).update(
-                processed_rows=0, finished_at=timezone.now()
+        # While it runs, `finished_at` is the job's last sign of life (see `requeue_interrupted_jobs`).
+        now, me = timezone.now(), worker_name()
+        claimed = ImportJob.objects.filter(
+            pk=job_id, status__in=(ImportStatus.PENDING, ImportStatus.QUEUED), attempt=attempt - 1
+        ).update(status=ImportStatus.RUNNING, attempt=attempt, worker=me, processed_rows=0, finished_at=now)
+        if (
+            not claimed
+            and connection.vendor == "postgresql"
+            and attempt < MAX_IMPORT_ATTEMPTS
+            and ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING, attempt=attempt).update(
+                attempt=attempt + 1, worker=me, processed_rows=0, finished_at=now
             )
         ):
+            # The task of a worker that died mid-way, redelivered: its transaction died with it.
+            attempt, claimed = attempt + 1, 1
+        if not claimed:
             return None
-        # On PostgreSQL a job found "running" whose lock was free lost its worker mid-way (the
-        # task is redelivered after the crash): its transaction died with it, so load it again.
-        return _run_claimed_job(job_id=job_id, language=language)
+        return _run_claimed_job(job_id=job_id, language=language, attempt=attempt)
 
 
 @contextlib.contextmanager
 def job_lock(job_id: int):
     """A PostgreSQL session lock held while a job loads; it dies with the worker's connection,
-    which is how a redelivered task knows the first worker is gone. Other databases run the
-    tasks in-process and need none."""
+    which is how a redelivered task or a restarted worker knows the first worker is gone. Other
+    databases run the tasks in-process and need none."""
     if connection.vendor != "postgresql":
         yield True
         return
@@ -1916,10 +1959,15 @@ def job_lock(job_id: int):
 IMPORT_LOCK_SPACE = 4711  # the advisory-lock namespace of import jobs
 
 
-def _run_claimed_job(*, job_id: int, language: str | None) -> ImportJob:
+def _run_claimed_job(*, job_id: int, language: str | None, attempt: int) -> ImportJob:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     with _ProgressWriter(job_id) as progress:
-        return _load_job(job, language=language, progress=progress)
+        return _load_job(job, language=language or job.language, progress=progress, attempt=attempt)
+
+
+class _Superseded(Exception):
+    """This run's job was re-queued (its worker was thought gone) or finished by another run:
+    its load must not commit."""
 
 
 class _ProgressWriter:
@@ -1962,11 +2010,13 @@ class _ProgressWriter:
             )
 
 
-def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter) -> ImportJob:
+def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter, attempt: int) -> ImportJob:
     job_id = job.pk
+    mine = ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING, attempt=attempt)
 
     def mark_done(result: ImportResult) -> None:
-        ImportJob.objects.filter(pk=job_id).update(
+        # Inside the load's transaction: a run whose job was re-queued meanwhile rolls back.
+        if not mine.update(
             status=ImportStatus.DONE,
             processed_rows=result.rows,
             total_rows=result.rows,
@@ -1974,7 +2024,8 @@ def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter
             error_count=0,
             errors=[],
             finished_at=timezone.now(),
-        )
+        ):
+            raise _Superseded
 
     with translation.override(language or None):
         try:
@@ -1991,6 +2042,10 @@ def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter
                     total_rows=total,
                     before_commit=mark_done,
                 )
+        except _Superseded:
+            logger.warning("import job %s: attempt %s was superseded; nothing written", job_id, attempt)
+            job.refresh_from_db()
+            return job
         except Exception:
             logger.exception("import job %s failed", job_id)
             result = ImportResult(kind=job.kind)
@@ -2000,7 +2055,7 @@ def _load_job(job: ImportJob, *, language: str | None, progress: _ProgressWriter
             )
             result.take_errors(failure)
         if not result.ok:
-            ImportJob.objects.filter(pk=job_id).update(
+            mine.update(
                 status=ImportStatus.FAILED,
                 processed_rows=result.rows,
                 total_rows=result.rows,
@@ -2017,33 +2072,65 @@ STALLED_AFTER = timedelta(minutes=30)
 
 
 def is_stalled(job: ImportJob) -> bool:
-    """A running job without a sign of life for `STALLED_AFTER` (see `fail_stalled_jobs`)."""
+    """A running job without a sign of life for `STALLED_AFTER` (see `requeue_interrupted_jobs`)."""
     seen = job.finished_at or job.created_at
     return job.status == ImportStatus.RUNNING and seen < timezone.now() - STALLED_AFTER
 
 
-def fail_stalled_jobs() -> int:
-    """Mark failed every running job without a sign of life (progress, or its start) for
-    `STALLED_AFTER`: its worker was stopped mid-way, and the job would otherwise stay "running"
-    for ever. Its transaction died with the worker, so nothing was written. Returns how many."""
-    cutoff = timezone.now() - STALLED_AFTER
-    failure = ErrorList()
-    failure.add(
-        1,
-        "",
-        _(
-            "The import stopped without finishing, probably because its worker was restarted. "
-            "Nothing was written. Upload the file again."
-        ),
-    )
-    return (
-        ImportJob.objects.filter(status=ImportStatus.RUNNING)
-        .filter(models.Q(finished_at__lt=cutoff) | models.Q(finished_at__isnull=True, created_at__lt=cutoff))
-        .update(
+def requeue_interrupted_jobs(*, at_once: bool = False, job_ids: Iterable[int] | None = None) -> int:
+    """Queue again (as their next attempt, from the start: a load is all or nothing) the running
+    jobs whose worker is gone; give up, saying so, on a job interrupted `MAX_IMPORT_ATTEMPTS`
+    times. Returns how many were re-queued or given up.
+
+    On PostgreSQL a running job whose advisory lock is free has lost its worker (the lock died
+    with its connection): a worker starting (the `worker_ready` signal) and the beat sweeper
+    re-queue it at once (`at_once`); pages do it once it has shown no sign of life for
+    `STALLED_AFTER`. Elsewhere only that silence tells. Each job changes with one conditional
+    UPDATE on its status and attempt, under its lock, so two workers starting together re-queue
+    it once, and the run it replaces could not commit even if it were still alive."""
+    running = ImportJob.objects.filter(status=ImportStatus.RUNNING)
+    if job_ids is not None:
+        running = running.filter(pk__in=list(job_ids))
+    if connection.vendor != "postgresql" or not at_once:
+        cutoff = timezone.now() - STALLED_AFTER
+        running = running.filter(
+            models.Q(finished_at__lt=cutoff) | models.Q(finished_at__isnull=True, created_at__lt=cutoff)
+        )
+    changed = 0
+    for job_id, attempt, language in running.values_list("pk", "attempt", "language"):
+        with job_lock(job_id) as held:
+            if held and _requeue_or_give_up(job_id, attempt=attempt, language=language):
+                changed += 1
+    return changed
+
+
+def _requeue_or_give_up(job_id: int, *, attempt: int, language: str) -> bool:
+    job = ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING, attempt=attempt)
+    if attempt >= MAX_IMPORT_ATTEMPTS:
+        failure = ErrorList()
+        failure.add(
+            1,
+            "",
+            _(
+                "The import stopped without finishing %(attempts)s times, probably because its "
+                "worker was restarted. Nothing was written. Upload the file again."
+            )
+            % {"attempts": attempt},
+        )
+        given_up = job.update(
             status=ImportStatus.FAILED,
             loaded_rows=0,
             error_count=failure.count,
             errors=failure.items,
             finished_at=timezone.now(),
         )
-    )
+        return bool(given_up)
+    attempt = max(attempt, 1)  # a job started before attempts were counted ran as the first
+    with transaction.atomic():
+        if not job.update(
+            status=ImportStatus.QUEUED, attempt=attempt, queued_at=timezone.now(), worker="", processed_rows=0
+        ):
+            return False
+        _queue_attempt(job_id, attempt=attempt + 1, language=language)
+    logger.warning("import job %s: its worker stopped during attempt %s; queued again", job_id, attempt)
+    return True

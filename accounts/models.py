@@ -344,6 +344,7 @@ class ImportKind(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     PENDING = "pending", _("Waiting to start")
+    QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Loading")
     DONE = "done", _("Loaded")
     FAILED = "failed", _("Rejected")
@@ -368,6 +369,12 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    # Which run of the job this is: a worker claims attempt N only while the job is at N - 1, and
+    # commits its load only while the job is still at N (see accounts.importers.run_import_job).
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("import")

@@ -219,9 +219,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers the task of a worker that died after this many seconds (kombu's default, an hour).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A request that queues work must not hang on a broker that is down (kombu's default is to keep
+# trying for seconds): one quick retry, then the task waits in the outbox (csworkbench.outbox).
+_BROKER_CONNECT_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = _BROKER_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# Redis redelivers the task of a worker that died after this many seconds (kombu's default, an
+# hour); a restarted worker re-queues its interrupted imports at once (accounts.importers).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": _BROKER_CONNECT_TIMEOUT,
 }
 CELERY_BEAT_SCHEDULE = {
     # After midnight in the team's time zone, once the day's metrics have arrived.
@@ -234,6 +251,10 @@ CELERY_BEAT_SCHEDULE = {
     "wake-snoozed-tasks": {"task": "playbooks.tasks.wake_snoozed_tasks", "schedule": 300.0},
     # Emails and chat posts still pending two hours on (a lost task, a broker outage) go again.
     "requeue-stuck-deliveries": {"task": "playbooks.tasks.requeue_stuck_deliveries", "schedule": 1800.0},
+    # Tasks written to the outbox while the broker was down go once it is back.
+    "send-outbox": {"task": "csworkbench.tasks.send_outbox", "schedule": 60.0},
+    # Imports whose worker died mid-way are queued again (a restarted worker does it at once).
+    "requeue-interrupted-imports": {"task": "accounts.tasks.requeue_interrupted_imports", "schedule": 300.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "tables/htmx_table.html"

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
 from accounts.roles import Role, has_role
+from csworkbench import outbox
 from csworkbench.models import record_audit
 
 from .models import HealthDimension, HealthMeasure, HealthModel, Interpolation, ModelStatus, Tier
@@ -525,8 +526,18 @@ def publish_draft(*, model: HealthModel, user: Any) -> HealthModel:
         retired=[old.version for old in retired],
         note=draft.note,
     )
-    transaction.on_commit(nightly_health_run.delay)
+    # Through the outbox: the model is published even when the broker is down, and the run
+    # waits for it (one waiting run at most, however many versions are published meanwhile).
+    outbox.send_on_commit(nightly_health_run.si(), key=RESCORE_KEY)
     return draft
+
+
+RESCORE_KEY = "health:rescore"
+
+
+def rescoring_waits() -> bool:
+    """The recomputation a publish queued waits for the broker (see csworkbench.outbox)."""
+    return outbox.is_waiting(RESCORE_KEY)
 
 
 @transaction.atomic

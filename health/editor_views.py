@@ -367,11 +367,21 @@ def model_publish(request: HttpRequest, version: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(
-            request,
-            _("Version %(version)s is published. Today's scores are being recomputed with it.")
-            % {"version": version},
-        )
+        if editor.rescoring_waits():
+            messages.warning(
+                request,
+                _(
+                    "Version %(version)s is published. The background worker is not reachable right "
+                    "now: today's scores will be recomputed with it as soon as it is back."
+                )
+                % {"version": version},
+            )
+        else:
+            messages.success(
+                request,
+                _("Version %(version)s is published. Today's scores are being recomputed with it.")
+                % {"version": version},
+            )
     return redirect("health_models:detail", version=version)
 
 

@@ -1,5 +1,4 @@
 from celery import shared_task
-from django.db import transaction
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=60, max_retries=3)
@@ -17,9 +16,13 @@ def nightly_health_run(as_of: str | None = None) -> dict:
     # the backtest is computed for the day, so that no manager's request has to.
     from celery import chain
 
+    from csworkbench.outbox import send_on_commit
     from interviews.tasks import refresh_backtest
     from playbooks.tasks import run_rules
 
     day_text = result.as_of.isoformat()
-    transaction.on_commit(lambda: chain(run_rules.si(day_text), refresh_backtest.si(day_text)).delay())
+    # Through the outbox: a broker that drops out after the scoring loses neither step.
+    send_on_commit(
+        chain(run_rules.si(day_text), refresh_backtest.si(day_text)), key=f"health:rules:{day_text}"
+    )
     return {"date": result.as_of.isoformat(), "scored": result.scored, "alerts_raised": alerts.raised}

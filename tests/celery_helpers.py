@@ -40,6 +40,26 @@ def forget_cached_backend() -> None:
     pools.reset()
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on: bound, then closed again."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The test database, for a worker process to share."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or 5432
+    return f"postgres://{settings['USER']}{password}@{host}:{port}/{settings['NAME']}"
+
+
 def start_worker_process(*, queue: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     """`celery worker` as its own OS process (solo pool: the task runs in that very process, so
     killing it kills the task), consuming only `queue`."""

@@ -8,11 +8,13 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-# Open without a login: the login page, the health probe, and the language switch (a POST that
-# only sets a cookie, needed on the login page). The admin's own login page redirects to ours.
+# Open without a login: the login page, the health and readiness probes, and the language switch
+# (a POST that only sets a cookie, needed on the login page). The admin's own login page
+# redirects to ours.
 PUBLIC = {
     "/login/",
     "/healthz",
+    "/readyz",
     "/i18n/setlang/",
     # The integration API authenticates every request by its bearer token, not by a session.
     "/api/v1/metrics",

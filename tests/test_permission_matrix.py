@@ -82,6 +82,7 @@ EXPECTED: dict[str, Expect] = {
     "login": page(EVERYONE, anonymous=200, ok=302),  # a signed-in user goes to their start page
     "logout": action(EVERYONE, anonymous=302, ok=302),
     "healthz": page(EVERYONE, anonymous=200),
+    "readyz": page(EVERYONE, anonymous=200),  # the tests run tasks in-process: no broker to miss
     "set_language": action(EVERYONE, anonymous=302, ok=302),
     "survey:answer": page(EVERYONE, anonymous=200),  # the signed link is the credential
     "api:metrics": page(EVERYONE, anonymous=405, ok=405),  # bearer token, POST only; JSON 405

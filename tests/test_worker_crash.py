@@ -19,6 +19,7 @@ from django.utils import timezone
 from csworkbench.celery import app
 from tests.celery_helpers import (
     BROKER,
+    database_url,
     forget_cached_backend,
     redis_answers,
     start_worker_process,
@@ -34,18 +35,21 @@ ACCOUNTS = 2_000
 DAYS = 100  # 200,000 metric rows: a few seconds of work for one worker
 
 
-def database_url() -> str:
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{settings['USER']}{password}@{host}:{port}/{settings['NAME']}"
-
-
 @pytest.fixture
 def crash_setup(transactional_db, settings, tmp_path):
     """A queue of our own on the test broker, and the environment a worker process needs to
     share this test's database and files."""
+    yield from worker_setup(settings, tmp_path, visibility_timeout=VISIBILITY_TIMEOUT)
+
+
+@pytest.fixture
+def restart_setup(transactional_db, settings, tmp_path):
+    """As `crash_setup`, with the production visibility timeout (an hour): a dead worker's task
+    does not come back during the test, so only the restarted worker's recovery can finish it."""
+    yield from worker_setup(settings, tmp_path, visibility_timeout=3600)
+
+
+def worker_setup(settings, tmp_path, *, visibility_timeout: int):
     needs(connection.vendor == "postgresql", "the worker processes share the PostgreSQL test database")
     needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -56,14 +60,19 @@ def crash_setup(transactional_db, settings, tmp_path):
         broker_url=BROKER,
         task_always_eager=False,
         task_default_queue=queue,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options={
+            **saved["broker_transport_options"],
+            "visibility_timeout": visibility_timeout,
+        },
     )
     forget_cached_backend()
     env = {
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER,
         "CELERY_RESULT_BACKEND": "",
-        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        # What a worker queues itself (a re-queued import, the rules after a run) stays ours.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "DEBUG": "1",
     }
@@ -113,7 +122,8 @@ def worker_logged(log, text: str) -> bool:
 
 
 # The first worker holds the job's advisory lock while it loads; killed, its connection and the
-# lock die with it, so the redelivered task takes the "running" job over and loads it again.
+# lock die with it, so the next worker re-queues the "running" job when it starts, and the
+# redelivered task finds the job at a later attempt and does nothing.
 def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, tmp_path, maria_manager):
     from accounts.models import ImportJob
     from accounts.tasks import run_import
@@ -143,10 +153,10 @@ def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, 
         time.sleep(VISIBILITY_TIMEOUT)
         second = start_worker_process(queue=queue, env=env, log=second_log)
         wait_for(
-            lambda: worker_logged(second_log, "succeeded in") or worker_logged(second_log, "raised"),
+            lambda: ImportJob.objects.filter(pk=job.pk, status__in=("done", "failed")).exists(),
             timeout=60,
             step=0.5,
-            what="the second worker to run the redelivered task",
+            what="the second worker to load the job again",
         )
     finally:
         stop(first)
@@ -160,6 +170,66 @@ def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, 
     assert job.loaded_rows == ACCOUNTS * DAYS
     assert DailyMetric.objects.count() == ACCOUNTS * DAYS
     assert AuditEvent.objects.filter(action="import").count() == 1
+
+
+def test_a_restarted_worker_resumes_a_killed_import_once_without_waiting_for_the_redelivery(
+    restart_setup, tmp_path, maria_manager, client
+):
+    """The production visibility timeout (an hour): Redis keeps the killed worker's task, so
+    only the restart can finish the job. Two workers start together; the job is re-queued once,
+    loaded once, and its page says it was restarted."""
+    from django.urls import reverse
+
+    from accounts.importers import start_import_job
+    from accounts.models import ImportJob
+    from csworkbench.models import AuditEvent, OutboxTask
+    from health.models import DailyMetric
+
+    queue, env = restart_setup
+    external_ids = make_accounts(ACCOUNTS)
+    job = ImportJob(kind="metrics", original_name="metrics.csv", created_by=maria_manager)
+    job.file.save("restart.csv", ContentFile(metrics_csv(external_ids, DAYS)), save=False)
+    job.save()
+    logs = [tmp_path / f"worker-{n}.log" for n in range(1, 4)]
+    workers = []
+    try:
+        workers.append(start_worker_process(queue=queue, env=env, log=logs[0]))
+        assert start_import_job(job=job, language="en").sent is True
+        wait_for(
+            lambda: ImportJob.objects.filter(pk=job.pk, status="running", processed_rows__gt=0).exists(),
+            timeout=60,
+            what="the first worker to start checking the file",
+        )
+        stop(workers[0])  # SIGKILL of the worker's main process, mid-way
+        job.refresh_from_db()
+        assert (job.status, job.attempt) == ("running", 1), "the job finished first: make it longer"
+
+        # `make serve` again: this time two workers, starting at the same moment.
+        workers += [start_worker_process(queue=queue, env=env, log=log) for log in logs[1:]]
+        wait_for(
+            lambda: ImportJob.objects.filter(pk=job.pk, status__in=("done", "failed")).exists(),
+            timeout=90,
+            step=0.5,
+            what="a restarted worker to load the job again",
+        )
+        time.sleep(2)  # long enough for a second run, had one been queued, to be claimed
+    finally:
+        for worker in workers:
+            stop(worker)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempt) == ("done", 2), (
+        f"the job is {job.status!r} at attempt {job.attempt}: a restarted worker must re-queue it once"
+    )
+    assert job.loaded_rows == ACCOUNTS * DAYS
+    assert DailyMetric.objects.count() == ACCOUNTS * DAYS
+    assert AuditEvent.objects.filter(action="import").count() == 1
+    assert not OutboxTask.objects.exists()
+    assert sum(worker_logged(log, "queued again") for log in logs[1:]) == 1
+    client.force_login(maria_manager)
+    page = client.get(reverse("imports:detail", args=[job.pk])).content.decode()
+    assert "Restarted after the worker stopped (attempt 2)." in page
+    assert f"{ACCOUNTS * DAYS} rows loaded." in page
 
 
 def test_a_killed_health_run_leaves_one_snapshot_per_account(crash_setup, tmp_path):

@@ -184,19 +184,29 @@ def test_the_progress_partial_is_a_fragment_that_polls_while_running(client_for,
     assert "hx-trigger" not in finished.content.decode()
 
 
-def test_a_job_whose_worker_stopped_is_shown_failed_after_a_while(client_for, maria_manager):
-    job = make_job(maria_manager, status="running", total_rows=200, processed_rows=50)
+def test_a_job_whose_worker_stopped_is_queued_again_after_a_while(client_for, maria_manager):
+    job = make_job(maria_manager, status="running", attempt=1, total_rows=200, processed_rows=50)
     ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(hours=1))
     content = client_for(maria_manager).get(reverse("imports:detail", args=[job.pk])).content.decode()
-    assert "stopped without finishing" in content
-    assert "hx-trigger" not in content  # no longer polls
+    assert "it will be loaded again from the start (attempt 2)" in content
+    assert "hx-trigger" in content  # still polls: the next attempt will start
     job.refresh_from_db()
-    assert (job.status, job.error_count) == ("failed", 1)
-    other = make_job(maria_manager, status="running")
+    assert (job.status, job.attempt, job.processed_rows) == ("queued", 1, 0)
+    other = make_job(maria_manager, status="running", attempt=1)
     ImportJob.objects.filter(pk=other.pk).update(finished_at=timezone.now() - timedelta(hours=1))
     assert client_for(maria_manager).get(LIST).status_code == 200  # the list finds it too
     other.refresh_from_db()
-    assert other.status == "failed"
+    assert other.status == "queued"
+
+
+def test_a_job_interrupted_three_times_is_given_up_saying_so(client_for, maria_manager):
+    job = make_job(maria_manager, status="running", attempt=3, total_rows=200, processed_rows=50)
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(hours=1))
+    content = client_for(maria_manager).get(reverse("imports:detail", args=[job.pk])).content.decode()
+    assert "stopped without finishing 3 times" in content
+    assert "hx-trigger" not in content  # no longer polls
+    job.refresh_from_db()
+    assert (job.status, job.error_count) == ("failed", 1)
 
 
 def test_a_file_over_the_limit_is_a_field_error(client_for, maria_manager, settings):

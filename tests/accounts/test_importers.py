@@ -767,13 +767,13 @@ def test_a_line_the_csv_module_cannot_read_is_named_in_a_metrics_file(acme):
     assert not DailyMetric.objects.exists()
 
 
-def test_a_job_left_running_by_a_stopped_worker_is_failed_after_a_while(maria_manager):
-    from accounts.importers import STALLED_AFTER, fail_stalled_jobs
+def test_a_job_left_running_by_a_stopped_worker_is_queued_again_after_a_while(maria_manager):
+    from accounts.importers import MAX_IMPORT_ATTEMPTS, STALLED_AFTER, requeue_interrupted_jobs
     from accounts.models import ImportJob
 
     now = timezone.now()
     lost = ImportJob.objects.create(
-        kind="metrics", original_name="lost.csv", status="running", finished_at=now - STALLED_AFTER * 2
+        kind="metrics", original_name="lost.csv", status="running", attempt=1, finished_at=now - STALLED_AFTER
     )
     legacy = ImportJob.objects.create(  # started before jobs recorded a sign of life
         kind="metrics", original_name="old.csv", status="running", created_at=now - STALLED_AFTER * 2
@@ -784,17 +784,25 @@ def test_a_job_left_running_by_a_stopped_worker_is_failed_after_a_while(maria_ma
     waiting = ImportJob.objects.create(
         kind="metrics", original_name="later.csv", status="pending", created_at=now - STALLED_AFTER * 2
     )
-    assert fail_stalled_jobs() == 2
-    for job in (lost, legacy, alive, waiting):
-        job.refresh_from_db()
-    assert (lost.status, legacy.status, alive.status, waiting.status) == (
-        "failed",
-        "failed",
-        "running",
-        "pending",
+    tired = ImportJob.objects.create(
+        kind="metrics",
+        original_name="tired.csv",
+        status="running",
+        attempt=MAX_IMPORT_ATTEMPTS,
+        finished_at=now - STALLED_AFTER * 2,
     )
-    assert lost.error_count == 1 and "stopped without finishing" in lost.errors[0]["reason"]
-    assert lost.finished_at > now - timedelta(minutes=1)
+    assert requeue_interrupted_jobs() == 3
+    for job in (lost, legacy, alive, waiting, tired):
+        job.refresh_from_db()
+    assert [(job.status, job.attempt) for job in (lost, legacy, alive, waiting, tired)] == [
+        ("queued", 1),
+        ("queued", 1),
+        ("running", 0),
+        ("pending", 0),
+        ("failed", MAX_IMPORT_ATTEMPTS),
+    ]
+    assert tired.error_count == 1 and "stopped without finishing 3 times" in tired.errors[0]["reason"]
+    assert tired.finished_at > now - timedelta(minutes=1)
 
 
 def test_the_model_refuses_an_owner_who_is_not_an_active_csm(acme, ivan_interviewer):

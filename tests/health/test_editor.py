@@ -37,7 +37,12 @@ def draft(published, maria_manager):
 def enqueued(monkeypatch):
     """Records the recompute that publishing enqueues instead of running it."""
     calls = []
-    monkeypatch.setattr(editor.nightly_health_run, "delay", lambda *args, **kwargs: calls.append(args))
+    # Publishing sends the task's signature (through the outbox): its apply_async, not delay.
+    monkeypatch.setattr(
+        editor.nightly_health_run,
+        "apply_async",
+        lambda args=None, kwargs=None, **options: calls.append(tuple(args or ())),
+    )
     return calls
 
 

@@ -35,7 +35,12 @@ def draft(published, maria_manager):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(editor.nightly_health_run, "delay", lambda *args, **kwargs: calls.append(args))
+    # Publishing sends the task's signature (through the outbox): its apply_async, not delay.
+    monkeypatch.setattr(
+        editor.nightly_health_run,
+        "apply_async",
+        lambda args=None, kwargs=None, **options: calls.append(tuple(args or ())),
+    )
     return calls
 
 
