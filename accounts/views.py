@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from csworkbench import idempotency
 from csworkbench.csv_response import csv_download, neutralise
 from health.explain import account_health
 from health.forms import OverrideForm
@@ -181,13 +182,23 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def touchpoint_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_change(request, pk)
     form = TouchpointForm(request.POST, account=account)
+    token = idempotency.check_form_token(request, form)
     if not form.is_valid():
         context = detail_context(request, account, form=form)
         template = "accounts/account_detail.html"
         if request.htmx:
             template += "#timeline"
         return render(request, template, context, status=422)
-    touchpoint = services.log_touchpoint(account=account, author=request.user, **form.cleaned_data)
+    try:
+        with idempotency.claimed(request, token, purpose="accounts.touchpoint"):
+            touchpoint = services.log_touchpoint(account=account, author=request.user, **form.cleaned_data)
+    except idempotency.AlreadySent:
+        if request.htmx:
+            context = detail_context(request, account)
+            response = render(request, "accounts/account_detail.html#timeline", context)
+        else:
+            response = redirect("accounts:detail", pk=account.pk)
+        return idempotency.already_sent(request, response)
     if request.htmx:
         context = detail_context(request, account)
         context["new_touchpoint_id"] = touchpoint.pk

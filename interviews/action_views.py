@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.roles import role_required
+from csworkbench import idempotency
 
 from . import action_items, metrics
 from .action_forms import ActionItemForm
@@ -51,11 +52,15 @@ def action_create(request: HttpRequest) -> HttpResponse:
     elif interview is not None:
         initial["category"] = interview.primary_category
     form = ActionItemForm(request.POST or None, initial=initial, creating=True)
+    token = idempotency.check_form_token(request, form) if request.method == "POST" else ""
     if request.method == "POST" and form.is_valid():
         try:
-            action_items.raise_action_item(
-                user=request.user, interview=interview, review_period=period, **form.service_kwargs()
-            )
+            with idempotency.claimed(request, token, purpose="reports.action_create"):
+                action_items.raise_action_item(
+                    user=request.user, interview=interview, review_period=period, **form.service_kwargs()
+                )
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(request, redirect(_back(request, interview, period)))
         except ValidationError as error:
             form.add_error(None, error)
         else:

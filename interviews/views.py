@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Account
 from accounts.roles import Role, role_required, sees_health_and_revenue
 from accounts.views import get_account_for_user
+from csworkbench import idempotency
 
 from . import querysets, services
 from .forms import (
@@ -213,14 +214,18 @@ def send_survey(request: HttpRequest, account_pk: int) -> HttpResponse:
     if interview is not None and not services.may_edit(interview=interview, user=request.user):
         raise PermissionDenied
     invite_form = InviteForm(request.POST, account=account)
+    token = idempotency.check_form_token(request, invite_form)
     if invite_form.is_valid():
         data = invite_form.cleaned_data
         try:
-            if interview is None:
-                interview = services.start_interview(account=account, interviewer=request.user)
-            services.send_survey(
-                interview=interview, user=request.user, email=data["email"], language=data["language"]
-            )
+            with idempotency.claimed(request, token, purpose="interviews.send_survey"):
+                if interview is None:
+                    interview = services.start_interview(account=account, interviewer=request.user)
+                services.send_survey(
+                    interview=interview, user=request.user, email=data["email"], language=data["language"]
+                )
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(request, redirect(_page_url(account)))
         except ValidationError as error:
             invite_form.add_error(None, error.messages)
     if invite_form.errors:

@@ -1,5 +1,6 @@
 """The inbox, the deliveries log, email templates and the compose page."""
 
+from contextlib import nullcontext
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import Account
 from accounts.roles import Role, role_required
 from accounts.views import get_account_for_change
+from csworkbench import idempotency
 
 from .emails import primary_contact, render_email, save_email_template, send_customer_email
 from .models import Delivery, EmailTemplate, Notification, Task
@@ -192,14 +194,32 @@ def _template_page(
 
 def _save_template(request: HttpRequest, template: EmailTemplate | None) -> HttpResponse:
     form = EmailTemplateForm(request.POST, instance=template)
+    # Saving a template twice is harmless; creating one twice is not.
+    token = idempotency.check_form_token(request, form) if template is None else ""
+    url = reverse("notifications:templates")
+    try:
+        idempotency.ensure_unused(token)  # before the form says the key is taken (by the first)
+    except idempotency.AlreadySent:
+        return idempotency.already_sent(
+            request, HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        )
     if form.is_valid():
         try:
-            saved = save_email_template(user=request.user, template=template, **form.cleaned_data)
+            guard = (
+                idempotency.claimed(request, token, purpose="notifications.template")
+                if token
+                else nullcontext()
+            )
+            with guard:
+                saved = save_email_template(user=request.user, template=template, **form.cleaned_data)
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(
+                request, HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("Email template “%(name)s” saved.") % {"name": saved.name})
-            url = reverse("notifications:templates")
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return _template_page(request, form=form, template=template, status=422)
 
@@ -264,23 +284,28 @@ def compose(request: HttpRequest, account_pk: int) -> HttpResponse:
     if request.method == "POST":
         form = ComposeForm(request.POST, account=account)
         picker = TemplatePickForm(request.POST, account=account)
+        token = idempotency.check_form_token(request, form)
         if form.is_valid():
             data = form.cleaned_data
+            url = reverse("accounts:detail", args=[account.pk])
             try:
-                sent = send_customer_email(
-                    account=account,
-                    template=data["template"],
-                    sent_by=request.user,
-                    contact=data["contact"],
-                    subject=data["subject"],
-                    body=data["body"],
-                    task=task,
-                )
+                with idempotency.claimed(request, token, purpose="notifications.compose"):
+                    sent = send_customer_email(
+                        account=account,
+                        template=data["template"],
+                        sent_by=request.user,
+                        contact=data["contact"],
+                        subject=data["subject"],
+                        body=data["body"],
+                        task=task,
+                    )
+            except idempotency.AlreadySent:
+                response = HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+                return idempotency.already_sent(request, response)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("Email to %(to)s queued.") % {"to": sent.to_address})
-                url = reverse("accounts:detail", args=[account.pk])
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
         page = "notifications/compose.html#email_draft" if request.htmx else "notifications/compose.html"
         return render(request, page, _compose_context(request, account, form, picker), status=422)

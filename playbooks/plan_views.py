@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.roles import Role, has_role, role_required
 from accounts.views import get_account_for_change
+from csworkbench import idempotency
 
 from . import plans
 from .models import ApprovalPolicy, PlanApproval, PlanStatus, RetentionPlan, StepKind, Task
@@ -119,16 +120,23 @@ def create(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "offers": offers, "steps": steps, "account": account, "task": task, "plan": None}
     if data is None:
         return _form_page(request, context)
+    token = idempotency.check_form_token(request, form)
     if form.is_valid() & offers.is_valid() & steps.is_valid():
         try:
-            plan = plans.draft_plan(
-                account=account,
-                author=request.user,
-                task=task,
-                offers=rows_of(offers),
-                steps=rows_of(steps),
-                **form.cleaned_data,
-            )
+            with idempotency.claimed(request, token, purpose="plans.create") as claim:
+                plan = plans.draft_plan(
+                    account=account,
+                    author=request.user,
+                    task=task,
+                    offers=rows_of(offers),
+                    steps=rows_of(steps),
+                    **form.cleaned_data,
+                )
+                claim.answer(reverse("plans:detail", args=[plan.pk]))
+        except idempotency.AlreadySent as sent:
+            url = sent.url or reverse("accounts:detail", args=[account.pk])
+            response = HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return idempotency.already_sent(request, response)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.roles import Role, role_required
+from csworkbench import idempotency
 
 from . import rules
 from .models import Rule, RuleFiring
@@ -77,9 +78,19 @@ def rule_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, FORM_TEMPLATE, form_context(RuleForm()))
     form = RuleForm(request.POST)
-    if not form.is_valid():
-        return invalid(request, form, None)
-    rule = rules.save_rule(rule=form.save(commit=False), user=request.user)
+    token = idempotency.check_form_token(request, form)
+    try:
+        idempotency.ensure_unused(token)  # before the form says the name is taken (by the first)
+        if not form.is_valid():
+            return invalid(request, form, None)
+        with idempotency.claimed(request, token, purpose="rules.create") as claim:
+            rule = rules.save_rule(rule=form.save(commit=False), user=request.user)
+            claim.answer(reverse("rules:edit", args=[rule.pk]))
+    except idempotency.AlreadySent as sent:
+        url = sent.url or reverse("rules:list")
+        return idempotency.already_sent(
+            request, HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        )
     return saved(request, rule, _("Rule “%(rule)s” created.") % {"rule": rule.name})
 
 

@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -14,6 +16,7 @@ from accounts.models import Account
 from accounts.roles import Role, has_role, role_required
 from accounts.services import log_touchpoint
 from accounts.views import get_account_for_change
+from csworkbench import idempotency
 
 from . import queue, services
 from .forms import (
@@ -154,12 +157,18 @@ def task_touchpoint(request: HttpRequest, pk: int) -> HttpResponse:
     if not Account.objects.editable_by(request.user).filter(pk=task.account_id).exists():
         raise PermissionDenied
     form = QuickTouchpointForm(request.POST)
+    token = idempotency.check_form_token(request, form)
     if not form.is_valid():
         errors = "; ".join(
-            f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items()
+            f"{form.fields[name].label}: {' '.join(errs)}" if name in form.fields else " ".join(errs)
+            for name, errs in form.errors.items()
         )
         return _queue_response(request, error=errors, status=422)
-    log_touchpoint(account=task.account, author=request.user, **form.cleaned_data)
+    try:
+        with idempotency.claimed(request, token, purpose="playbooks.task_touchpoint"):
+            log_touchpoint(account=task.account, author=request.user, **form.cleaned_data)
+    except idempotency.AlreadySent:
+        return _queue_response(request, flash=str(idempotency.ALREADY_SENT))
     return _queue_response(
         request,
         flash=_("Logged on %(account)s: %(subject)s.")
@@ -337,8 +346,23 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = PlaybookForm(request.POST or None, instance=playbook, prefix="playbook")
     steps = StepFormSet(request.POST or None, instance=playbook, prefix="steps")
     if request.method == "POST":
+        # Saving an existing playbook twice is harmless; creating one twice is not.
+        token = idempotency.check_form_token(request, form) if pk is None else ""
+        try:
+            idempotency.ensure_unused(token)  # before the form says the name is taken (by the first)
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(request, redirect("playbooks:matrix"))
         if form.is_valid() and steps.is_valid():
-            playbook = services.save_playbook(form=form, steps=steps, user=request.user)
+            try:
+                guard = (
+                    idempotency.claimed(request, token, purpose="playbooks.create")
+                    if token
+                    else nullcontext()
+                )
+                with guard:
+                    playbook = services.save_playbook(form=form, steps=steps, user=request.user)
+            except idempotency.AlreadySent:
+                return idempotency.already_sent(request, redirect("playbooks:matrix"))
             messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
             return redirect("playbooks:matrix")
         return render(

@@ -25,6 +25,7 @@ from accounts.models import Touchpoint
 from accounts.tokens import create_api_token
 from tests.conftest import PASSWORD
 from tests.factories import AccountFactory
+from tests.form_tokens import tokens_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -439,6 +440,7 @@ def test_a_post_with_the_token_goes_through(csrf_client, alice_account, alice_cs
             "subject": "With a token",
             "sentiment": "neutral",
             "csrfmiddlewaretoken": token,
+            "form_token": tokens_in(page)[0],
         },
     )
     assert response.status_code != 403

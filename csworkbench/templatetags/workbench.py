@@ -89,3 +89,14 @@ def pk_url(context, name: str, pk: int) -> str:
     if len(tail) != 1:  # the placeholder appeared twice (it cannot, but then do it the slow way)
         return reverse(name, args=[pk])
     return f"{head}{int(pk)}{tail[0]}"
+
+
+@register.simple_tag(takes_context=True)
+def form_token(context):
+    """The hidden one-time token of a form that sends or creates (csworkbench.idempotency):
+    a fresh one every time it is rendered, so a re-rendered form can be sent again."""
+    from csworkbench.idempotency import FIELD, new_form_token
+
+    return format_html(
+        '<input type="hidden" name="{}" value="{}">', FIELD, new_form_token(context["request"].user)
+    )

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Touchpoint
 from tests.factories import ContactFactory, TouchpointFactory
+from tests.form_tokens import with_token
 
 
 def detail(account):
@@ -82,7 +83,9 @@ def test_a_missing_account_is_a_404(client_for, alice_csm):
 
 def test_a_csm_logs_a_touchpoint_on_their_account_and_is_redirected(client_for, alice_csm, alice_account):
     grace = ContactFactory(account=alice_account, name="Grace Ho")
-    response = client_for(alice_csm).post(log_url(alice_account), valid_touchpoint(contact=grace.pk))
+    response = client_for(alice_csm).post(
+        log_url(alice_account), with_token(alice_csm, valid_touchpoint(contact=grace.pk))
+    )
     assert response.status_code == 302
     assert response["Location"] == detail(alice_account)
     touchpoint = Touchpoint.objects.get()
@@ -97,7 +100,7 @@ def test_the_htmx_post_returns_the_timeline_with_the_new_entry(client_for, alice
         account=alice_account, subject="Older call", occurred_at=timezone.now() - timedelta(days=3)
     )
     response = client_for(alice_csm).post(
-        log_url(alice_account), valid_touchpoint(), headers={"HX-Request": "true"}
+        log_url(alice_account), with_token(alice_csm, valid_touchpoint()), headers={"HX-Request": "true"}
     )
     content = response.content.decode()
     assert response.status_code == 200
@@ -109,7 +112,9 @@ def test_the_htmx_post_returns_the_timeline_with_the_new_entry(client_for, alice
 
 
 def test_a_manager_may_log_on_any_account(client_for, maria_manager, bob_account):
-    response = client_for(maria_manager).post(log_url(bob_account), valid_touchpoint())
+    response = client_for(maria_manager).post(
+        log_url(bob_account), with_token(maria_manager, valid_touchpoint())
+    )
     assert response.status_code == 302
     assert Touchpoint.objects.get().author == maria_manager
 

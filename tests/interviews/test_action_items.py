@@ -13,6 +13,7 @@ from csworkbench.models import AuditEvent
 from interviews import action_items
 from interviews.metrics import period_for
 from interviews.models import ActionItem
+from tests.form_tokens import tokens_in, with_token
 from tests.interviews.factories import (
     ActionItemFactory,
     ChurnedAccountFactory,
@@ -48,7 +49,12 @@ def test_an_interviewer_raises_an_item_from_the_interview_page(client_for, ivan_
     assert form.status_code == 200 and form.context["form"]["category"].value() == category("service").pk
     response = client.post(
         f"{NEW}?interview={interview.pk}",
-        {"title": "Onboarding checklist for tier A", "team": "cs", "category": category("service").pk},
+        {
+            "title": "Onboarding checklist for tier A",
+            "team": "cs",
+            "category": category("service").pk,
+            "form_token": tokens_in(form)[0],  # the one the page rendered
+        },
     )
 
     assert response.status_code == 302
@@ -73,7 +79,8 @@ def test_a_manager_raises_an_item_from_the_churn_review(client_for, maria_manage
             "team": "marketing",
             "category": category("price_value").pk,
             "owner": maria_manager.pk,
-        },
+        }
+        | with_token(maria_manager),
     )
     assert response.status_code == 302 and response["Location"] == f"{REVIEW}?period=2026-10"
     item = ActionItem.objects.get()

@@ -12,6 +12,7 @@ from interviews import services
 from interviews.models import ExitInterview, InterviewChannel, SurveyInvitation
 from playbooks.models import Delivery
 from tests.factories import ContactFactory
+from tests.form_tokens import with_token
 from tests.interviews.factories import category
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +154,9 @@ def test_the_interviewer_emails_a_contact_the_link(
     url = reverse("interviews:send_survey", args=[churned_account.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(ivan_interviewer).post(url, {"contact": contact.pk, "language": "zh-hant"})
+        response = client_for(ivan_interviewer).post(
+            url, with_token(ivan_interviewer, contact=contact.pk, language="zh-hant")
+        )
 
     assert response.status_code == 302
     interview = ExitInterview.objects.get(account=churned_account)  # sending starts the interview

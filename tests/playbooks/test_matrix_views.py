@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from csworkbench.models import AuditEvent
 from playbooks.models import EmailTemplate, MatrixRow, Playbook
+from tests.form_tokens import with_token
 from tests.playbooks.factories import PlaybookFactory, PlaybookStepFactory
 
 pytestmark = pytest.mark.django_db
@@ -317,7 +318,9 @@ def test_a_manager_creates_a_playbook(client_for, maria_manager):
         "steps-0-due_offset_hours": 8,
     }
 
-    response = client_for(maria_manager).post(reverse("playbooks:playbook_create"), data)
+    response = client_for(maria_manager).post(
+        reverse("playbooks:playbook_create"), with_token(maria_manager, data)
+    )
 
     assert response.status_code == 302
     assert step_rows(Playbook.objects.get(name="Renewal rescue")) == [(1, "Call the decision maker")]

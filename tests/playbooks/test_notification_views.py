@@ -12,6 +12,7 @@ from accounts.models import Touchpoint
 from playbooks.models import Delivery, EmailTemplate, Notification, SentEmail, Task
 from playbooks.notifications import notify
 from tests.factories import AccountFactory, ContactFactory
+from tests.form_tokens import with_token
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -247,7 +248,7 @@ def test_csms_and_interviewers_do_not_edit_templates(client_for, request, user, 
 
 def test_a_manager_creates_a_template(client_for, maria_manager):
     data = {"name": "Welcome", "key": "welcome", "subject": "Welcome, {contact_name}", "body": "Hello"}
-    response = client_for(maria_manager).post(url("template_create"), data)
+    response = client_for(maria_manager).post(url("template_create"), with_token(maria_manager, data))
     assert response.status_code == 302
     assert response["Location"] == url("templates")
     assert EmailTemplate.objects.get(key="welcome").subject == "Welcome, {contact_name}"
@@ -361,7 +362,7 @@ def test_sending_lands_on_the_timeline(
         "body": "Hi Pat,\nAll well?",
     }
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url("compose", alice_account.pk), data)
+        response = client.post(url("compose", alice_account.pk), with_token(alice_csm, data))
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:detail", args=[alice_account.pk])
     sent = SentEmail.objects.get()
@@ -379,7 +380,7 @@ def test_sending_lands_on_the_timeline(
 
 
 def test_sending_with_htmx_redirects_the_browser(client_for, maria_manager, alice_account, pat):
-    data = {"contact": pat.pk, "subject": "Hello", "body": "Body"}
+    data = with_token(maria_manager, contact=pat.pk, subject="Hello", body="Body")
     response = client_for(maria_manager).post(url("compose", alice_account.pk), data, **HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("accounts:detail", args=[alice_account.pk])
@@ -392,7 +393,7 @@ def test_a_task_is_linked_to_its_email(client_for, alice_csm, alice_account, pat
     )
     page = client_for(alice_csm).get(url("compose", alice_account.pk), {"task": task.pk}).content.decode()
     assert 'value="Send the care email"' in page
-    data = {"contact": pat.pk, "subject": "Hello", "body": "Body", "task": task.pk}
+    data = with_token(alice_csm, contact=pat.pk, subject="Hello", body="Body", task=task.pk)
     client_for(alice_csm).post(url("compose", alice_account.pk), data)
     assert SentEmail.objects.get().task == task
 

@@ -14,6 +14,7 @@ from playbooks import plans
 from playbooks.models import ApprovalPolicy, PlanEvent, PlanStatus, RetentionPlan, Task, TaskStatus
 from playbooks.services import start_playbook
 from tests.factories import AccountFactory, UserFactory
+from tests.form_tokens import with_token
 from tests.playbooks.factories import (
     PlaybookFactory,
     PlaybookStepFactory,
@@ -250,7 +251,7 @@ def test_the_draft_form_has_labels_fieldsets_and_the_account(client_for, alice_c
 
 
 def test_a_csm_drafts_a_plan(client_for, alice_csm, alice_account):
-    response = client_for(alice_csm).post(url("create"), plan_post(alice_account))
+    response = client_for(alice_csm).post(url("create"), with_token(alice_csm, plan_post(alice_account)))
     plan = RetentionPlan.objects.get()
     assert response.status_code == 302 and response["Location"] == url("detail", plan)
     assert plan.author == alice_csm and plan.status == PlanStatus.DRAFT
@@ -268,7 +269,9 @@ def test_a_csm_drafts_a_plan(client_for, alice_csm, alice_account):
 
 
 def test_a_draft_posted_with_htmx_redirects_the_browser(client_for, alice_csm, alice_account):
-    response = client_for(alice_csm).post(url("create"), plan_post(alice_account), **HTMX)
+    response = client_for(alice_csm).post(
+        url("create"), with_token(alice_csm, plan_post(alice_account)), **HTMX
+    )
     plan = RetentionPlan.objects.get()
     assert response.status_code == 200
     assert response["HX-Redirect"] == url("detail", plan)
@@ -319,7 +322,7 @@ def test_a_plan_drafted_from_a_task_links_it_and_the_queue_offers_the_link(
 
     page = client.get(f"/plans/new/?account={alice_account.pk}&task={task.pk}")
     assert f'name="task" value="{task.pk}"' in page.content.decode()
-    client.post(url("create"), plan_post(alice_account, task=task))
+    client.post(url("create"), with_token(alice_csm, plan_post(alice_account, task=task)))
     plan = RetentionPlan.objects.get()
     assert plan.task == task and plan.playbook == playbook
 

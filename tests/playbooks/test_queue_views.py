@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Touchpoint
 from playbooks.models import MatrixRow, PlaybookRun, Task, TaskStatus
 from tests.factories import AccountFactory
+from tests.form_tokens import with_token
 from tests.health.factories import AlertFactory
 from tests.playbooks.factories import TaskFactory, TeamFactory
 
@@ -363,7 +364,8 @@ def test_snoozing_for_an_unknown_time_is_refused(client_for, alice_csm, task):
 
 def test_logging_a_call_from_the_queue_puts_it_on_the_timeline(client_for, alice_csm, alice_account, task):
     response = client_for(alice_csm).post(
-        touch_url(task), {"kind": "call", "subject": "Called Grace", "body": "Back from leave next week"}
+        touch_url(task),
+        with_token(alice_csm, kind="call", subject="Called Grace", body="Back from leave next week"),
     )
 
     assert response.status_code == 302 and response.url == QUEUE
@@ -376,7 +378,7 @@ def test_logging_a_call_from_the_queue_puts_it_on_the_timeline(client_for, alice
 
 def test_logging_a_call_with_htmx_keeps_the_row_and_says_so(client_for, alice_csm, task):
     response = client_for(alice_csm).post(
-        touch_url(task), {"kind": "call", "subject": "Called Grace"}, **HTMX
+        touch_url(task), with_token(alice_csm, kind="call", subject="Called Grace"), **HTMX
     )
 
     html = response.content.decode()

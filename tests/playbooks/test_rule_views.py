@@ -12,6 +12,7 @@ from csworkbench.models import AuditEvent
 from health.models import HealthSnapshot
 from playbooks.models import EmailTemplate, Playbook, Rule, RuleFiring, Task
 from tests.factories import AccountFactory
+from tests.form_tokens import with_token
 from tests.health.factories import HealthSnapshotFactory
 from tests.playbooks.factories import RuleFactory
 
@@ -161,7 +162,7 @@ def test_a_manager_creates_a_rule_and_is_redirected(client_for, maria_manager):
         add_tag="quiet",
         measure="login_trend",  # not used by a score condition: dropped
     )
-    response = client_for(maria_manager).post(reverse("rules:create"), data)
+    response = client_for(maria_manager).post(reverse("rules:create"), with_token(maria_manager, data))
     rule = Rule.objects.get(name="Quiet accounts")
     assert response.status_code == 302
     assert response.url == reverse("rules:edit", args=[rule.pk])
@@ -180,7 +181,8 @@ def test_a_manager_creates_a_rule_and_is_redirected(client_for, maria_manager):
 
 
 def test_an_htmx_create_redirects_the_client(client_for, maria_manager):
-    response = client_for(maria_manager).post(reverse("rules:create"), valid_data(), **HTMX)
+    data = with_token(maria_manager, valid_data())
+    response = client_for(maria_manager).post(reverse("rules:create"), data, **HTMX)
     rule = Rule.objects.get(name="Quiet accounts")
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("rules:edit", args=[rule.pk])
@@ -227,7 +229,12 @@ def test_a_rule_needs_at_least_one_action(client_for, maria_manager):
 def test_a_threshold_is_not_needed_when_the_condition_does_not_use_it(client_for, maria_manager):
     response = client_for(maria_manager).post(
         reverse("rules:create"),
-        valid_data(condition_kind="alert_raised", alert_kind="ticket_spike", threshold="500", tier="high"),
+        with_token(
+            maria_manager,
+            valid_data(
+                condition_kind="alert_raised", alert_kind="ticket_spike", threshold="500", tier="high"
+            ),
+        ),
     )
     assert response.status_code == 302
     rule = Rule.objects.get(name="Quiet accounts")

@@ -35,6 +35,7 @@ from playbooks.rules import (
     run_rules,
 )
 from tests.factories import AccountFactory, ContactFactory, UserFactory
+from tests.form_tokens import tokens_in
 from tests.health.factories import AlertFactory, HealthSnapshotFactory
 from tests.playbooks.factories import RuleFactory, TeamFactory, WebhookChannelFactory
 
@@ -73,7 +74,8 @@ def post_rule(client, **data):
         "task_due_unit": "business_hours",
         "is_enabled": "on",
     }
-    response = client.post(reverse("rules:create"), {**base, **data})
+    [token] = tokens_in(client.get(reverse("rules:create")))  # the form's one-time token
+    response = client.post(reverse("rules:create"), {**base, **data, "form_token": token})
     assert response.status_code == 302, response.context["form"].errors
     return Rule.objects.get(name=data["name"])
 
