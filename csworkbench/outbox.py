@@ -49,7 +49,10 @@ def in_process() -> bool:
     return bool(app.conf.task_always_eager)
 
 
-def send_on_commit(sig: Signature, *, key: str = "") -> Queued:
+def send_on_commit(sig: Signature, *, key: str = "", robust_in_process: bool = False) -> Queued:
+    """Queue `sig` once the current transaction commits (at once outside one); `key` keeps one
+    waiting row per key. In-process (no broker) the task runs in the commit; with
+    `robust_in_process` its failure is logged instead of raised."""
     queued = Queued(key=key)
     if in_process():
 
@@ -57,7 +60,7 @@ def send_on_commit(sig: Signature, *, key: str = "") -> Queued:
             sig.apply_async()
             queued.sent = True
 
-        transaction.on_commit(run)
+        transaction.on_commit(run, robust=robust_in_process)
         return queued
     pk = _store(sig, key=key)
 

@@ -88,21 +88,18 @@ def outgoing_paused():
 def enqueue(delivery_ids: Iterable[int]) -> None:
     """Send the deliveries once the current transaction commits (at once outside one).
 
-    Robust callbacks: the data is committed by then, so a broker outage (or, without a broker,
-    the eager task's first retry) is logged instead of failing the request that caused it. The
-    delivery stays pending and `requeue_stuck_deliveries` picks it up later."""
+    Through the outbox (csworkbench.outbox): a broker outage fails no request, and the task goes
+    as soon as the broker is back, not when `requeue_stuck_deliveries` finds it. Without a
+    broker, the eager task's first retry is logged instead of failing the request; the delivery
+    stays pending and `requeue_stuck_deliveries` picks it up later."""
+    from csworkbench.outbox import send_on_commit
+
     from .tasks import deliver
-
-    def sender(delivery_id: int):
-        def send_delivery_task() -> None:
-            deliver.delay(delivery_id)
-
-        return send_delivery_task
 
     if _outgoing_paused.get():
         return
     for delivery_id in delivery_ids:
-        transaction.on_commit(sender(delivery_id), robust=True)
+        send_on_commit(deliver.si(delivery_id), key=f"delivery:{delivery_id}", robust_in_process=True)
 
 
 def requeue_stuck_deliveries(*, older_than: timedelta = STUCK_AFTER, now: datetime | None = None) -> int:

@@ -237,3 +237,21 @@ def test_readiness_is_in_process_and_healthy_without_a_broker(client, db):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["broker"] == "in-process"
+
+
+def test_an_email_notified_with_the_broker_down_waits_in_the_outbox(broker, alice_csm):
+    from csworkbench.models import OutboxTask
+    from playbooks.models import Delivery
+    from playbooks.notifications import notify
+
+    alice_csm.email = "alice@example.com"
+    alice_csm.save()
+    notify(recipients=[alice_csm], kind="plan", title="Plan approved", email=True)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending"
+    waiting = OutboxTask.objects.get()
+    assert (waiting.key, waiting.task_name, waiting.attempts) == (
+        f"delivery:{delivery.pk}",
+        "playbooks.tasks.deliver",
+        1,
+    )
