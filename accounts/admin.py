@@ -99,6 +99,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         "total_rows",
         "loaded_rows",
         "error_count",
+        "attempt",
+        "worker",
         "created_by",
         "created_at",
         "finished_at",
