@@ -46,6 +46,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf, Trunc
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from accounts.models import (
     Account,
@@ -93,7 +94,10 @@ class Period:
     @property
     def short_label(self) -> str:
         if self.unit == "month":
-            return date_format(self.start, "M y")
+            # A date format, per language: "Oct 26" in English, "26年10月" in Chinese.
+            return date_format(
+                self.start, pgettext("a month with its year in a table header; a date format", "M y")
+            )
         return self.label
 
     def contains(self, day: date) -> bool:
@@ -104,6 +108,19 @@ class Period:
 
     def next(self) -> "Period":
         return period_for(self.unit, self.end)
+
+
+def axis_labels(periods: list["Period"]) -> list[str]:
+    """Labels that fit under a chart's bars in every language: months name their year only at the
+    first bar and at each January ("Oct 2026, Nov, Dec, Jan 2027"; "2026年10月, 11月…")."""
+    if not periods or periods[0].unit != "month":
+        return [period.short_label for period in periods]
+    with_year = pgettext("a month with its year on a chart axis; a date format", "M Y")
+    alone = pgettext("a month alone on a chart axis; a date format", "M")
+    return [
+        date_format(p.start, with_year if i == 0 or p.start.month == 1 else alone)
+        for i, p in enumerate(periods)
+    ]
 
 
 def _add_months(day: date, months: int) -> date:
@@ -350,6 +367,7 @@ class Cell:
 class ReasonRow:
     category: ReasonCategory
     cells: list[Cell]  # one per period
+    avoidable: bool | None = None  # the interviewer's judgement of the row's interviews; None: both
 
     @property
     def total(self) -> Cell:
@@ -359,40 +377,57 @@ class ReasonRow:
         return total
 
 
+def _sum_cells(rows: list[ReasonRow], width: int) -> list[Cell]:
+    totals = [Cell() for _i in range(width)]
+    for row in rows:
+        for total, cell in zip(totals, row.cells, strict=True):
+            total.add(cell.count, cell.mrr)
+    return totals
+
+
 @dataclass
 class ReasonReport:
+    """One definition of unavoidable: the interviewer's judgement of each interview (an unset
+    judgement takes the main reason's default). The avoidable and unavoidable sections list the
+    categories of the interviews judged so, so each section's rows add up to its total; a
+    category whose interviews were judged both ways appears in both."""
+
     periods: list[Period]
     avoidable: list[ReasonRow]
     unavoidable: list[ReasonRow]
-    avoidable_totals: list[Cell]
-    unavoidable_totals: list[Cell]
-    # Interviews whose avoidability differs from their category's default are counted under
-    # their category, and in the avoidable/unavoidable totals by the interviewer's judgement.
+    # Every interview of a category, however it was judged: the chart, the cuts, the review.
     category_of: dict[str, ReasonRow] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[ReasonRow]:
-        return self.avoidable + self.unavoidable
+        return list(self.category_of.values())
+
+    @property
+    def avoidable_totals(self) -> list[Cell]:
+        return _sum_cells(self.avoidable, len(self.periods))
+
+    @property
+    def unavoidable_totals(self) -> list[Cell]:
+        return _sum_cells(self.unavoidable, len(self.periods))
 
     @property
     def is_empty(self) -> bool:
-        return not any(cell.count for cell in self.avoidable_totals + self.unavoidable_totals)
+        return not any(row.total.count for row in self.rows)
 
 
 def reasons_by_period(periods: list[Period]) -> ReasonReport:
     """Interviews and MRR lost per main reason and period, with avoidable and unavoidable churn
     totalled apart. Two queries: the categories, and one GROUP BY."""
     categories = list(ReasonCategory.objects.order_by("position", "key"))
-    report = ReasonReport(
-        periods=periods,
-        avoidable=[],
-        unavoidable=[],
-        avoidable_totals=[Cell() for _p in periods],
-        unavoidable_totals=[Cell() for _p in periods],
-    )
+    report = ReasonReport(periods=periods, avoidable=[], unavoidable=[])
     if not periods:
         return report
-    rows = {c.pk: ReasonRow(c, [Cell() for _p in periods]) for c in categories}
+    merged = {c.pk: ReasonRow(c, [Cell() for _p in periods]) for c in categories}
+    judged = {
+        (c.pk, judgement): ReasonRow(c, [Cell() for _p in periods], avoidable=judgement)
+        for c in categories
+        for judgement in (True, False)
+    }
     index = {period.start: i for i, period in enumerate(periods)}
     unit = periods[0].unit
     grouped = (
@@ -405,17 +440,21 @@ def reasons_by_period(periods: list[Period]) -> ReasonReport:
     for group in grouped:
         start = group["period_start"]
         i = index.get(start if isinstance(start, date) else date.fromisoformat(str(start)[:10]))
-        if i is None or group["primary_category_id"] not in rows:
+        pk = group["primary_category_id"]
+        if i is None or pk not in merged:
             continue
-        rows[group["primary_category_id"]].cells[i].add(group["count"], group["mrr"])
-        totals = report.avoidable_totals if group["is_avoidable"] else report.unavoidable_totals
-        totals[i].add(group["count"], group["mrr"])
+        merged[pk].cells[i].add(group["count"], group["mrr"])
+        judged[(pk, bool(group["is_avoidable"]))].cells[i].add(group["count"], group["mrr"])
     for category in categories:
-        row = rows[category.pk]
+        row = merged[category.pk]
         if not category.is_active and not row.total.count:
             continue
-        (report.avoidable if category.avoidable else report.unavoidable).append(row)
         report.category_of[category.key] = row
+        for judgement in (True, False):
+            section = judged[(category.pk, judgement)]
+            # A category's own section always shows it; the other only when some were judged so.
+            if judgement == category.avoidable or section.total.count:
+                (report.avoidable if judgement else report.unavoidable).append(section)
     return report
 
 

@@ -11,6 +11,7 @@ monthly charts show the monthly benchmarks and the enterprise band; quarterly an
 the annual ones.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -96,12 +97,28 @@ def bands_for(unit: str) -> list[Band]:
     return bands
 
 
+def nice_ticks(low: float, high: float, *, count: int = 4, whole: bool = False) -> list[float]:
+    """Round axis ticks covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten (1, 2
+    or 5 for whole counts), about `count` of them."""
+    span = high - low if high > low else abs(high) or 1.0
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw * (1 - 1e-9))
+    if whole:
+        step = max(step, 1)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(n * step, 10) for n in range(first, max(last, first + 1) + 1)]
+
+
 def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _pct(value: float) -> str:
     text = f"{value * 100:.1f}"
+    if float(text) == 0:
+        return "0%"  # never "-0%"
     return (text[:-2] if text.endswith(".0") else text) + "%"
 
 
@@ -163,10 +180,8 @@ def rate_chart(
 ) -> SafeString:
     """Bars (and lines) of ratios per period over pale benchmark bands, labelled on the right."""
     values = [float(v) for s in series for v in s.values if v is not None]
-    high = max([*values, *(b.high for b in bands), 0.01]) * 1.1
-    low = min([*values, 0.0])
-    if low < 0:
-        low *= 1.1
+    ticks = nice_ticks(min([*values, 0.0]), max([*values, *(b.high for b in bands), 0.01]))
+    low, high = ticks[0], ticks[-1]
 
     def y(value: float) -> float:
         return BOTTOM - (value - low) / (high - low) * (BOTTOM - TOP)
@@ -198,8 +213,7 @@ def rate_chart(
         )
     parts.append(mark_safe("</g>"))
     parts.append(format_html('<g class="axes" aria-hidden="true" fill="{}" font-size="11">', MUTED))
-    for i in range(5):
-        tick = low + (high - low) * i / 4
+    for tick in ticks:
         parts.append(
             format_html(
                 '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
@@ -277,7 +291,8 @@ def stacked_chart(
 ) -> SafeString:
     """Counts per period stacked by reason category; every segment links to its interviews."""
     totals = [sum(s.counts[i] for s in stacks) for i in range(len(labels))]
-    high = max([*totals, 1])
+    ticks = nice_ticks(0, max([*totals, 1]), whole=True)
+    high = ticks[-1]
 
     def y(value: float) -> float:
         return BOTTOM - value / high * (BOTTOM - TOP)
@@ -285,13 +300,13 @@ def stacked_chart(
     slot = (RIGHT - LEFT) / max(len(labels), 1)
     parts = _open(chart_id, title, summary)
     parts.append(format_html('<g class="axes" aria-hidden="true" fill="{}" font-size="11">', MUTED))
-    for tick in sorted({0, high // 2, high}):
+    for tick in ticks:
         parts.append(
             format_html(
                 '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
                 LEFT - 6,
                 _num(y(tick)),
-                tick,
+                int(tick),
             )
         )
     parts.append(mark_safe("</g>"))

@@ -172,7 +172,7 @@ def _page_url(unit: str, cut: str) -> str:
 
 
 def chart_context(report: Report) -> dict:
-    labels = [p.short_label for p in report.periods]
+    labels = metrics.axis_labels(report.periods)
     bands = report_charts.bands_for(report.unit)
     period_links = [drill_url(period=p.key) for p in report.periods]
     logo_values = [row.rate for row in report.logo]
@@ -261,21 +261,29 @@ def table_rows(report: Report) -> dict:
     ]
 
     def reason_row(row: metrics.ReasonRow) -> dict:
+        judged = "yes" if row.avoidable else "no"
         return {
             "category": row.category,
             "cells": [
-                {"cell": cell, "href": drill_url(category=row.category.key, period=p.key)}
+                {"cell": cell, "href": drill_url(category=row.category.key, avoidable=judged, period=p.key)}
                 for cell, p in zip(row.cells, report.periods, strict=True)
             ],
             "total": row.total,
-            "total_href": drill_url(category=row.category.key, period=report.span.key),
+            "total_href": drill_url(category=row.category.key, avoidable=judged, period=report.span.key),
         }
 
-    def total_row(cells: list[metrics.Cell], avoidable: str) -> list[dict]:
-        return [
-            {"cell": cell, "href": drill_url(avoidable=avoidable, period=p.key)}
-            for cell, p in zip(cells, report.periods, strict=True)
-        ]
+    def total_row(cells: list[metrics.Cell], avoidable: str) -> dict:
+        total = metrics.Cell()
+        for cell in cells:
+            total.add(cell.count, cell.mrr)
+        return {
+            "cells": [
+                {"cell": cell, "href": drill_url(avoidable=avoidable, period=p.key)}
+                for cell, p in zip(cells, report.periods, strict=True)
+            ],
+            "total": total,
+            "total_href": drill_url(avoidable=avoidable, period=report.span.key),
+        }
 
     cut_rows = [
         {
@@ -364,10 +372,10 @@ def _csv_rows(report: Report, table: str):
                 percent(r.nrr, 2),
             ]
     elif table == "reasons":
-        yield [_("Period"), _("Reason category"), _("Avoidable by default"), _("Interviews"), _("MRR lost")]
-        for row in report.reasons.rows:
+        yield [_("Period"), _("Reason category"), _("Avoidable"), _("Interviews"), _("MRR lost")]
+        for row in report.reasons.avoidable + report.reasons.unavoidable:
             for period, cell in zip(report.periods, row.cells, strict=True):
-                yield [period.key, row.category.label, row.category.avoidable, cell.count, cell.mrr]
+                yield [period.key, row.category.label, row.avoidable, cell.count, cell.mrr]
         for label, totals in (
             (_("Avoidable"), report.reasons.avoidable_totals),
             (_("Unavoidable"), report.reasons.unavoidable_totals),

@@ -2,6 +2,8 @@
 
 import csv
 import io
+import itertools
+import math
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -128,9 +130,52 @@ def test_unavoidable_churn_is_reported_apart(client_for, maria_manager):
     churned_with_interview("Closed Co", "unavoidable", 700)
     churned_with_interview("Pricey Co", "price_value", 300)
     response = client_for(maria_manager).get(INDEX)
-    assert response.context["unavoidable_totals"][-1]["cell"].count == 1
-    assert response.context["avoidable_totals"][-1]["cell"].count == 1
+    assert response.context["unavoidable_totals"]["cells"][-1]["cell"].count == 1
+    assert response.context["avoidable_totals"]["cells"][-1]["cell"].count == 1
     assert [r["category"].key for r in response.context["unavoidable_rows"]] == ["unavoidable"]
+
+
+def test_each_section_has_a_total_and_one_definition_of_unavoidable(client_for, maria_manager):
+    churned_with_interview("Closed Co", "unavoidable", 700)
+    churned_with_interview("Pricey Co", "price_value", 300)
+    churned_with_interview("Judged Co", "product", 200, avoidable=False)  # the interviewer's judgement
+    response = client_for(maria_manager).get(INDEX)
+    unavoidable = response.context["unavoidable_totals"]
+    assert unavoidable["total"].count == 2 and response.context["avoidable_totals"]["total"].count == 1
+    # The product interview judged unavoidable is listed under unavoidable churn, not avoidable.
+    rows = {r["category"].key: r["total"].count for r in response.context["unavoidable_rows"]}
+    assert rows == {"product": 1, "unavoidable": 1}
+    assert sum(rows.values()) == unavoidable["total"].count
+    table = response.content.decode().split('id="reason-table"')[1].split("</table>")[0]
+    total_row = table.split('<th scope="row">Unavoidable churn</th>')[1].split("</tr>")[0]
+    assert f'{unavoidable["total_href"].replace("&", "&amp;")}">2</a>' in total_row
+
+
+def test_chart_axes_have_round_ticks_and_no_negative_zero(client_for, maria_manager):
+    churned_with_interview("Gone Co")
+    AccountFactory.create_batch(70)
+    html = client_for(maria_manager).get(INDEX).content.decode()
+    logo = html.split('id="logo-chart-title"')[1].split("</svg>")[0]
+    ticks = re.findall(r'text-anchor="end" dominant-baseline="middle">([^<]+)</text>', logo)
+    assert ticks and "-0%" not in html and "\u22120%" not in html
+    steps = {round(float(b.rstrip("%")) - float(a.rstrip("%")), 6) for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1, ticks  # evenly spaced
+    (step,) = steps
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert round(mantissa, 6) in {1, 2, 2.5, 5}, ticks
+
+
+@pytest.mark.parametrize("language", ["zh-hant", "zh-hans"])
+def test_chinese_month_labels_are_short_and_name_the_year_once(client_for, maria_manager, language):
+    from django.utils import translation
+
+    from interviews.metrics import axis_labels, recent_periods
+
+    with translation.override(language):
+        labels = axis_labels(recent_periods("month", timezone.localdate()))
+    assert all(label.endswith("月") for label in labels), labels
+    assert "年" in labels[0] and all(len(label) <= 3 for label in labels[1:] if "年" not in label), labels
+    assert not any("十" in label for label in labels)  # numerals, not 十月
 
 
 # --- drill-down ---------------------------------------------------------------------------------
@@ -142,7 +187,7 @@ def test_a_reason_cell_links_to_the_interviews_behind_it(client_for, maria_manag
     churned_with_interview("Old Service", "service", on=this_month().start - timedelta(days=40))
     client = client_for(maria_manager)
     html = client.get(INDEX).content.decode()
-    href = f"{DRILL}?category=service&amp;period={this_month().key}"
+    href = f"{DRILL}?category=service&amp;avoidable=yes&amp;period={this_month().key}"
     assert f'href="{href}"' in html
 
     page = client.get(href.replace("&amp;", "&")).content.decode()
