@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from csworkbench.widgets import IsoDateTimeInput
+
 from .models import Account, Contact, Touchpoint, TouchpointKind
 
 
@@ -12,7 +14,7 @@ class TouchpointForm(forms.ModelForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=TouchpointKind.choices, initial=TouchpointKind.CALL)
     occurred_at = forms.DateTimeField(
         label=_("When"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=IsoDateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
 

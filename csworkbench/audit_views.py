@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.roles import Role, role_required
+from csworkbench.widgets import IsoDateInput
 
 from .csv_response import csv_download, neutralise
 from .models import AuditEvent
@@ -48,12 +49,8 @@ class AuditFilterForm(forms.Form):
         empty_label=gettext_lazy("Anyone"),
     )
     account = forms.CharField(label=gettext_lazy("Account name contains"), max_length=100, required=False)
-    since = forms.DateField(
-        label=gettext_lazy("On or after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=gettext_lazy("On or before"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=gettext_lazy("On or after"), required=False, widget=IsoDateInput())
+    until = forms.DateField(label=gettext_lazy("On or before"), required=False, widget=IsoDateInput())
 
     def clean(self):
         data = super().clean()

@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from csworkbench.widgets import IsoDateInput
+
 from .services import OVERRIDE_MAX_DAYS, REASON_MAX_LENGTH, override_errors
 
 
@@ -23,7 +25,7 @@ class OverrideForm(forms.Form):
     )
     expires_on = forms.DateField(
         label=_("Expires on"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(),
         input_formats=["%Y-%m-%d"],
     )
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import ALL_ROLES
+from csworkbench.widgets import IsoDateInput
 
 from .models import ActionItem, ReasonCategory
 
@@ -14,7 +15,7 @@ class ActionItemForm(forms.ModelForm):
         model = ActionItem
         fields = ["title", "description", "team", "owner", "due_on", "category", "status"]
         widgets = {
-            "due_on": forms.DateInput(attrs={"type": "date"}),
+            "due_on": IsoDateInput(),
             "description": forms.Textarea(attrs={"rows": 4}),
         }
 

@@ -6,6 +6,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
+from csworkbench.widgets import IsoDateInput
 
 from .models import (
     ANSWER_MAX_CHARS,
@@ -72,9 +73,7 @@ class InterviewForm(forms.Form):
     answer_5 = forms.CharField(
         required=False, max_length=ANSWER_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 4})
     )
-    held_on = forms.DateField(
-        label=_("Held on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    held_on = forms.DateField(label=_("Held on"), required=False, widget=IsoDateInput())
     channel = forms.ChoiceField(
         label=_("How it was held"), required=False, choices=[("", "—"), *InterviewChannel.choices]
     )

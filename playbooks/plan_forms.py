@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from csworkbench.widgets import IsoDateInput
 from interviews.models import ReasonCategory, SubReason
 
 from .models import ApprovalPolicy, OfferKind, OwnerRole, PlanOutcome
@@ -29,7 +30,7 @@ class PlanForm(forms.Form):
     root_cause_detail = SubReasonChoiceField(
         label=_("Sub-reason"), queryset=SubReason.objects.none(), required=False
     )
-    target_date = forms.DateField(label=_("Target date"), widget=forms.DateInput(attrs={"type": "date"}))
+    target_date = forms.DateField(label=_("Target date"), widget=IsoDateInput())
     diagnosis = forms.CharField(
         label=_("What we know"),
         required=False,
