@@ -1,6 +1,7 @@
 """Streaming CSV downloads that are safe to open in a spreadsheet."""
 
 import csv
+import re
 from collections.abc import Iterable
 
 from django.http import StreamingHttpResponse
@@ -9,10 +10,15 @@ from django.http import StreamingHttpResponse
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A plain number (-2.12, +3, 1e-5) is a number to a spreadsheet, not a formula: left alone.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def neutralise(value: object) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote."""
+    """Text a spreadsheet shows as text: a leading formula character gets a quote, except in a
+    plain number, which stays a number."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
+    if text.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
