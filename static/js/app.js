@@ -21,3 +21,33 @@ document.addEventListener("htmx:afterSettle", (event) => {
     focusable.focus();
   }
 });
+
+// A form that sends or creates carries a one-time token (csworkbench.idempotency): the server
+// makes a second sending of it write nothing. As a courtesy its submit buttons also disable
+// themselves once it is sent. Not in the submit handler itself: a disabled button would drop
+// its own name and value from what is sent, and htmx reads the form on that same event.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.querySelector?.('input[name="form_token"]')) return;
+  setTimeout(() => {
+    for (const button of form.querySelectorAll('button[type="submit"], button:not([type]), input[type="submit"]')) {
+      button.disabled = true;
+      button.dataset.sent = "";
+    }
+  }, 0);
+});
+
+// The buttons come back when an htmx request fails and leaves the form in place (a network
+// error, a 5xx), and when the browser shows a page again from its back-forward cache.
+function enableSentButtons(root) {
+  for (const button of root.querySelectorAll("[data-sent]")) {
+    button.disabled = false;
+    delete button.dataset.sent;
+  }
+}
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful && event.detail.elt?.isConnected) enableSentButtons(event.detail.elt);
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) enableSentButtons(document);
+});
