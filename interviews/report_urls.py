@@ -8,6 +8,7 @@ urlpatterns = [
     path("", report_views.index, name="index"),
     path("csv/<slug:table>/", report_views.export_csv, name="csv"),
     path("interviews/", report_views.interviews, name="interviews"),
+    path("churned/", report_views.churned, name="churned"),
     path("backtest/", report_views.backtest_page, name="backtest"),
     path("backtest/draft/", report_views.backtest_draft, name="backtest_draft"),
     path("review/", report_views.review, name="review"),

@@ -33,6 +33,7 @@ from health import editor as health_editor
 from . import backtest, metrics, report_charts
 from .action_items import review_context
 from .metrics import CUTS, Period, Span
+from .models import InterviewStatus
 from .report_forms import DrillDownForm, ReportForm
 from .services import may_interview
 
@@ -137,6 +138,11 @@ def drill_url(**params: Any) -> str:
     return f"{reverse('reports:interviews')}?{urlencode(query)}"
 
 
+def churned_url(period) -> str:
+    """The accounts lost in a period: what a logo-churn number counts."""
+    return f"{reverse('reports:churned')}?{urlencode({'period': period.key})}"
+
+
 @dataclass
 class Report:
     unit: str
@@ -175,11 +181,12 @@ def chart_context(report: Report) -> dict:
     labels = metrics.axis_labels(report.periods)
     bands = report_charts.bands_for(report.unit)
     period_links = [drill_url(period=p.key) for p in report.periods]
+    churned_links = [churned_url(p) for p in report.periods]
     logo_values = [row.rate for row in report.logo]
     logo_title = _("Logo churn rate by period, against benchmark bands")
     logo_chart = report_charts.rate_chart(
         labels=labels,
-        series=[report_charts.Series(_("Logo churn"), logo_values, hrefs=period_links)],
+        series=[report_charts.Series(_("Logo churn"), logo_values, hrefs=churned_links)],
         bands=bands,
         title=logo_title,
         summary=report_charts.describe_rates(_("Logo churn"), labels, logo_values),
@@ -245,7 +252,7 @@ def table_rows(report: Report) -> dict:
             "lost": row.lost,
             "joined": row.joined,
             "rate": metrics.percent(row.rate),
-            "href": drill_url(period=row.period.key),
+            "href": churned_url(row.period),
         }
         for row in report.logo
     ]
@@ -455,6 +462,43 @@ def interviews(request: HttpRequest) -> HttpResponse:
         "back_url": reverse("reports:index"),
     }
     return render(request, "reports/interviews.html", context)
+
+
+@require_GET
+@role_required(*REPORT_ROLES)
+def churned(request: HttpRequest) -> HttpResponse:
+    """The accounts a logo-churn number counts, each with its exit interview or, where there is
+    none yet, a way to start one (for those who may hold it)."""
+    form = DrillDownForm(request.GET)
+    if not form.is_valid():
+        return render(request, "reports/churned.html", {"form": form, "invalid": True}, status=400)
+    this_month = metrics.period_for("month", timezone.localdate())
+    span = form.cleaned_data.get("period") or Span(this_month, this_month)
+    page = Paginator(metrics.churned_in(span), DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
+    neutral = may_interview(request.user)
+    rows = []
+    for account in page.object_list:
+        interview = getattr(account, "exit_interview", None)
+        is_csm = request.user.pk in {account.owner_id, getattr(interview, "csm_at_churn_id", None)}
+        rows.append(
+            {
+                "account": account,
+                "interview": interview,
+                "done": interview is not None and interview.status == InterviewStatus.DONE,
+                "interview_url": reverse("interviews:interview", args=[account.pk])
+                if neutral and not is_csm
+                else None,
+            }
+        )
+    context = {
+        "span": span,
+        "rows": rows,
+        "page": page,
+        "page_query": urlencode({"period": span.key}),
+        "back_url": reverse("reports:index"),
+        "interviews_url": drill_url(period=span.key),
+    }
+    return render(request, "reports/churned.html", context)
 
 
 def _drill_csv(found) -> HttpResponse:

@@ -108,6 +108,7 @@ EXPECTED: dict[str, Expect] = {
     "reports:index": page(STAFF),
     "reports:csv": page(STAFF),
     "reports:interviews": page(STAFF),
+    "reports:churned": page(STAFF),
     "reports:review": page(STAFF),
     # --- Alice's account, her task, her plan: the owner, managers and admins -------------------
     # Bob reads Alice's account but changes nothing on it: 403 (see the object-level test below).

@@ -318,3 +318,68 @@ def test_report_pages_make_the_same_number_of_queries_for_more_data(
     cache.clear()
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get(url, params).status_code == 200
+
+
+# --- customers lost: the logo-churn drill-down ---------------------------------------------------
+
+
+def test_the_logo_churn_number_opens_the_accounts_lost_with_or_without_an_interview(
+    client_for, maria_manager, ivan_interviewer, alice_csm
+):
+    start = this_month().start
+    interviewed = churned_with_interview("Talked Co", on=start, account={"owner": alice_csm})
+    waiting = ChurnedAccountFactory(
+        name="Quiet Co", churned_on=start, contract_start=start - timedelta(days=400), owner=alice_csm
+    )
+    AccountFactory(name="Still Here")
+    index = client_for(maria_manager).get(INDEX).content.decode()
+    href = f"/reports/churned/?period={this_month().key}"
+    assert f'href="{href}"' in index  # the logo table's "lost" cell and the chart's bar
+
+    page = client_for(maria_manager).get(href)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Talked Co" in html and "Quiet Co" in html and "Still Here" not in html
+    assert "No interview yet" in html
+    # Maria may hold the interview (she was not the CSM): a way to start it, and to open the done one.
+    assert f'href="/interviews/accounts/{waiting.pk}/">Start the interview' in html
+    assert f'href="/interviews/accounts/{interviewed.account_id}/"' in html
+
+    # Alice was the CSM: she sees the status, never a link to interview her own account.
+    own = client_for(alice_csm).get(href).content.decode()
+    assert "No interview yet" in own and "Start the interview" not in own
+    # Interviewers do not open the reports.
+    assert client_for(ivan_interviewer).get(href).status_code == 403
+
+
+def test_the_accounts_lost_count_matches_the_logo_churn_rate(client_for, maria_manager):
+    start = this_month().start
+    for n in range(3):
+        ChurnedAccountFactory(name=f"Lost {n}", churned_on=start, contract_start=start - timedelta(days=90))
+    ChurnedAccountFactory(name="New and gone", churned_on=start, contract_start=start)  # not active at start
+    response = client_for(maria_manager).get(f"/reports/churned/?period={this_month().key}")
+    report_lost = client_for(maria_manager).get(INDEX).context["logo_rows"][-1]["lost"]
+    assert response.context["page"].paginator.count == report_lost == 3
+
+
+def test_a_bad_period_for_the_accounts_lost_is_400(client_for, maria_manager):
+    response = client_for(maria_manager).get("/reports/churned/?period=2026-13")
+    assert response.status_code == 400
+    assert "Give a period such as" in response.content.decode()
+
+
+def test_the_accounts_lost_make_the_same_number_of_queries_for_more_rows(client_for, maria_manager):
+    start = this_month().start
+    client = client_for(maria_manager)
+    for n in range(3):
+        churned_with_interview(f"Gone {n}", on=start)
+    url = f"/reports/churned/?period={this_month().key}"
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(20):
+        churned_with_interview(f"More {n}", on=start)
+        ChurnedAccountFactory(name=f"Silent {n}", churned_on=start, contract_start=start - timedelta(days=90))
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many.captured_queries) == len(few.captured_queries)
