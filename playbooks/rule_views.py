@@ -111,7 +111,10 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*RULE_ROLES)
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_rule(pk)
-    rule = rules.set_rule_enabled(rule=rule, user=request.user, enabled=not rule.is_enabled)
+    # The form says which way (a double click must not switch it back); without, it flips.
+    wanted = request.POST.get("enabled")
+    enabled = wanted == "1" if wanted in ("0", "1") else not rule.is_enabled
+    rule = rules.set_rule_enabled(rule=rule, user=request.user, enabled=enabled)
     if rule.is_enabled:
         messages.success(request, _("Rule “%(rule)s” is on.") % {"rule": rule.name})
     else:

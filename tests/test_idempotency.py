@@ -340,6 +340,18 @@ def test_an_email_template_created_twice_is_created_once(client_for, maria_manag
     assert EmailTemplate.objects.filter(key="welcome-x").count() == 1
 
 
+def test_a_rule_switched_off_twice_stays_off(client_for, maria_manager):
+    """Not a token: the switch says which way, so a double click cannot flip it back."""
+    client = client_for(maria_manager)
+    client.post(reverse("rules:create"), with_token(maria_manager, rule_data(is_enabled="on")))
+    rule = Rule.objects.get(name="Quiet accounts", is_enabled=True)
+    page = client.get(reverse("rules:edit", args=[rule.pk])).content.decode()
+    assert 'name="enabled" value="0"' in page
+    post_twice(client, reverse("rules:toggle", args=[rule.pk]), {"enabled": "0", "next": "edit"})
+    rule.refresh_from_db()
+    assert rule.is_enabled is False
+
+
 # --- two posts at the same moment, on PostgreSQL -----------------------------------------------------
 
 
