@@ -103,21 +103,26 @@ def ensure_unused(key: str) -> None:
 
 
 class Claim:
-    def __init__(self, used: UsedFormToken):
+    def __init__(self, used: UsedFormToken | None):
         self.used = used
 
     def answer(self, url: str) -> None:
         """Remember where this sending ended, for a repeat of it to land there too."""
-        self.used.result_url = url[:500]
-        self.used.save(update_fields=["result_url"])
+        if self.used is not None:
+            self.used.result_url = url[:500]
+            self.used.save(update_fields=["result_url"])
 
 
 @contextmanager
-def claimed(request: HttpRequest, key: str, *, purpose: str) -> Iterator[Claim]:
+def claimed(request: HttpRequest, key: str, *, purpose: str, when: bool = True) -> Iterator[Claim]:
     """Use the token once: the block's writes and the token's row commit together or not at all.
 
     Raises AlreadySent, before the block runs, when the token was used; a concurrent post with
-    the same token waits on the unique key until the first commits, then raises it too."""
+    the same token waits on the unique key until the first commits, then raises it too.
+    `when=False` (a form that edits rather than creates) claims nothing."""
+    if not when:
+        yield Claim(None)
+        return
     if not key:
         raise ValueError("check the form token before claiming it")
     with transaction.atomic():

@@ -260,9 +260,18 @@ def category_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         _("Edit the reason “%(name)s”") % {"name": category.label} if category else _("New reason category")
     )
     action = request.path
+    creating = request.method == "POST" and category is None
+    token = idempotency.check_form_token(request, form) if creating else ""
+    try:
+        idempotency.ensure_unused(token)  # before the form says the key is taken (by the first)
+    except idempotency.AlreadySent:
+        return idempotency.already_sent(request, redirect("interviews:reasons"))
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_category(user=request.user, data=form.cleaned_data, category=category)
+            with idempotency.claimed(request, token, purpose="interviews.category", when=creating):
+                saved = services.save_category(user=request.user, data=form.cleaned_data, category=category)
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(request, redirect("interviews:reasons"))
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
@@ -289,11 +298,20 @@ def sub_reason_form(
         title = _("Edit the sub-reason “%(name)s”") % {"name": sub_reason.label}
     else:
         title = _("New sub-reason of “%(category)s”") % {"category": category.label}
+    creating = request.method == "POST" and sub_reason is None
+    token = idempotency.check_form_token(request, form) if creating else ""
+    try:
+        idempotency.ensure_unused(token)  # before the form says the key is taken (by the first)
+    except idempotency.AlreadySent:
+        return idempotency.already_sent(request, redirect("interviews:reasons"))
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_sub_reason(
-                user=request.user, data=form.cleaned_data, category=category, sub_reason=sub_reason
-            )
+            with idempotency.claimed(request, token, purpose="interviews.sub_reason", when=creating):
+                saved = services.save_sub_reason(
+                    user=request.user, data=form.cleaned_data, category=category, sub_reason=sub_reason
+                )
+        except idempotency.AlreadySent:
+            return idempotency.already_sent(request, redirect("interviews:reasons"))
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:

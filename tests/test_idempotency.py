@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Touchpoint
 from csworkbench import idempotency
 from csworkbench.models import UsedFormToken
-from interviews.models import ActionItem, SurveyInvitation
+from interviews.models import ActionItem, ReasonCategory, SubReason, SurveyInvitation
 from playbooks.models import Delivery, EmailTemplate, Playbook, RetentionPlan, Rule, SentEmail
 from tests.accounts.test_account_detail import valid_touchpoint
 from tests.conftest import needs
@@ -338,6 +338,18 @@ def test_an_email_template_created_twice_is_created_once(client_for, maria_manag
     assert first.status_code == second.status_code == 302
     assert ALREADY in notices(second)
     assert EmailTemplate.objects.filter(key="welcome-x").count() == 1
+
+
+def test_a_reason_category_and_a_sub_reason_added_twice_are_added_once(client_for, maria_manager):
+    client = client_for(maria_manager)
+    data = with_token(maria_manager, key="legal", name="Legal", position="6", is_active="on")
+    first, second = post_twice(client, reverse("interviews:category_create"), data)
+    assert first.status_code == second.status_code == 302 and ALREADY in notices(second)
+    legal = ReasonCategory.objects.get(key="legal")
+    data = with_token(maria_manager, key="gdpr", name="Data residency", position="1", is_active="on")
+    first, second = post_twice(client, reverse("interviews:sub_reason_create", args=[legal.pk]), data)
+    assert first.status_code == second.status_code == 302 and ALREADY in notices(second)
+    assert SubReason.objects.filter(key="gdpr").count() == 1
 
 
 def test_a_rule_switched_off_twice_stays_off(client_for, maria_manager):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from csworkbench.models import AuditEvent
 from interviews import services
 from interviews.models import ReasonCategory, SubReason
+from tests.form_tokens import with_token
 from tests.interviews.factories import ChurnedAccountFactory, category, sub_reason
 
 pytestmark = pytest.mark.django_db
@@ -52,21 +53,24 @@ def test_only_managers_edit_the_taxonomy(request, client_for, user):
 
 def test_a_manager_adds_a_category_and_a_sub_reason(client_for, maria_manager):
     client = client_for(maria_manager)
-    response = client.post(reverse("interviews:category_create"), new_category(avoidable=""))
+    response = client.post(
+        reverse("interviews:category_create"), with_token(maria_manager, new_category(avoidable=""))
+    )
     assert response.status_code == 302
     legal = ReasonCategory.objects.get(key="legal")
     assert legal.avoidable is False and legal.name_zh_hant == "法規"
 
     response = client.post(
         reverse("interviews:sub_reason_create", args=[legal.pk]),
-        {
-            "key": "gdpr",
-            "name": "Data residency",
-            "name_zh_hant": "資料駐留",
-            "name_zh_hans": "数据驻留",
-            "position": "1",
-            "is_active": "on",
-        },
+        with_token(
+            maria_manager,
+            key="gdpr",
+            name="Data residency",
+            name_zh_hant="資料駐留",
+            name_zh_hans="数据驻留",
+            position="1",
+            is_active="on",
+        ),
     )
     assert response.status_code == 302
     assert SubReason.objects.get(category=legal, key="gdpr").path == "legal/gdpr"
@@ -75,14 +79,15 @@ def test_a_manager_adds_a_category_and_a_sub_reason(client_for, maria_manager):
 
 def test_keys_are_unique_slugs(client_for, maria_manager):
     client = client_for(maria_manager)
-    assert client.post(reverse("interviews:category_create"), new_category(key="product")).status_code == 422
-    assert (
-        client.post(reverse("interviews:category_create"), new_category(key="not a slug")).status_code == 422
-    )
+    for key in ("product", "not a slug"):
+        response = client.post(
+            reverse("interviews:category_create"), with_token(maria_manager, new_category(key=key))
+        )
+        assert response.status_code == 422 and "key" in response.context["form"].errors
     product = category("product")
     response = client.post(
         reverse("interviews:sub_reason_create", args=[product.pk]),
-        {"key": "bugs", "name": "Bugs again", "position": "9", "is_active": "on"},
+        with_token(maria_manager, key="bugs", name="Bugs again", position="9", is_active="on"),
     )
     assert response.status_code == 422
     assert SubReason.objects.filter(category=product, key="bugs").count() == 1
