@@ -55,3 +55,31 @@ def test_the_period_switch_swaps_the_report_in_place(page, maria_manager):
     expect(page).to_have_url(re.compile(r"unit=quarter"))
     expect(page.get_by_role("button", name="Quarterly")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#logo-chart-title")).to_have_count(1)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant", "zh-hans"])
+def test_a_manager_follows_lost_customers_on_a_phone_without_sideways_scrolling(
+    browser, live_server, maria_manager, alice_csm, language
+):
+    """The logo-churn bar opens the customers lost, interviewed or not; on a 390 px phone the
+    report and the drill-down fit the screen (the cut switcher once pushed the page to 666 px)."""
+    start = period_for("month", timezone.localdate()).start
+    waiting = ChurnedAccountFactory(name="Quiet Co", churned_on=start, owner=alice_csm)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto("/login/")
+    page.locator("input[name=username]").fill("maria")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    page.goto("/reports/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.locator("#logo-chart-title").locator("xpath=..").locator("a").last.click()
+    expect(page).to_have_url(re.compile(r"/reports/churned/\?period="))
+    expect(page.locator("#churned-table")).to_contain_text("Quiet Co")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(f'a[href="/interviews/accounts/{waiting.pk}/"]').click()
+    expect(page).to_have_url(re.compile(rf"/interviews/accounts/{waiting.pk}/$"))
+    context.close()
