@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Account
 from accounts.roles import has_role
 from accounts.views import STAFF_ROLES, detail_context, get_account_for_change, get_account_for_user
+from csworkbench import idempotency
 
 from . import services
 from .charts import chart_range
@@ -62,9 +63,15 @@ def _panel(
 def override_set(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_change(request, pk)
     form = OverrideForm(request.POST)
+    token = idempotency.check_form_token(request, form)
     if form.is_valid():
         try:
-            services.set_override(account=account, user=request.user, **form.cleaned_data)
+            with idempotency.claimed(request, token, purpose="health.override"):
+                services.set_override(account=account, user=request.user, **form.cleaned_data)
+        except idempotency.AlreadySent:
+            if request.htmx:
+                return _panel(request, account, message=str(idempotency.ALREADY_SENT))
+            return idempotency.already_sent(request, redirect(_account_url(account)))
         except ValidationError as error:
             form.add_error(None, error)
     if not form.is_valid():

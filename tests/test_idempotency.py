@@ -163,9 +163,10 @@ def test_a_touchpoint_without_a_good_token_is_shown_again_with_the_error(
     assert not Touchpoint.objects.exists()
 
 
-def test_the_account_page_renders_a_token_in_the_touchpoint_form(client_for, alice_csm, alice_account):
+def test_the_account_page_renders_a_token_per_form(client_for, alice_csm, alice_account):
     response = client_for(alice_csm).get(reverse("accounts:detail", args=[alice_account.pk]))
-    assert len(tokens_in(response)) == 1
+    tokens = tokens_in(response)  # the override and the touchpoint forms
+    assert len(tokens) == len(set(tokens)) == 2
 
 
 # --- the queue's "log a call" ----------------------------------------------------------------------
@@ -350,6 +351,25 @@ def test_a_reason_category_and_a_sub_reason_added_twice_are_added_once(client_fo
     first, second = post_twice(client, reverse("interviews:sub_reason_create", args=[legal.pk]), data)
     assert first.status_code == second.status_code == 302 and ALREADY in notices(second)
     assert SubReason.objects.filter(key="gdpr").count() == 1
+
+
+def test_a_health_override_sent_twice_is_set_once(client_for, alice_csm, alice_account):
+    from health.models import HealthOverride
+
+    data = with_token(
+        alice_csm,
+        {
+            "override-score": "30",
+            "override-reason": "The champion resigned today.",
+            "override-expires_on": (timezone.localdate() + timedelta(days=14)).isoformat(),
+        },
+    )
+    first, second = post_twice(
+        client_for(alice_csm), reverse("health:set_override", args=[alice_account.pk]), data, **HTMX
+    )
+    assert first.status_code == second.status_code == 200
+    assert ALREADY in second.content.decode()
+    assert HealthOverride.objects.count() == 1  # not a second one replacing the first
 
 
 def test_a_rule_switched_off_twice_stays_off(client_for, maria_manager):

@@ -13,6 +13,7 @@ from csworkbench.models import AuditEvent
 from health import services
 from health.models import HealthModel, HealthOverride, HealthSnapshot
 from tests.factories import AccountFactory
+from tests.form_tokens import with_token
 from tests.health.factories import AlertFactory, HealthOverrideFactory, HealthSnapshotFactory
 
 TODAY = timezone.localdate()
@@ -389,7 +390,7 @@ def test_the_account_page_query_count_does_not_grow_with_history_or_alerts(
 
 
 def test_the_owner_csm_overrides_the_score_with_an_audit_row(client_for, alice_csm, alice_account):
-    response = client_for(alice_csm).post(override_url(alice_account), override_data())
+    response = client_for(alice_csm).post(override_url(alice_account), with_token(alice_csm, override_data()))
     assert response.status_code == 302
     assert response["Location"] == detail(alice_account)
     override = HealthOverride.objects.get()
@@ -414,7 +415,9 @@ def test_the_owner_csm_overrides_the_score_with_an_audit_row(client_for, alice_c
 
 def test_the_htmx_override_returns_the_panel_and_refreshes_the_header(client_for, maria_manager, bob_account):
     response = client_for(maria_manager).post(
-        override_url(bob_account), override_data(score="85"), headers={"HX-Request": "true"}
+        override_url(bob_account),
+        with_token(maria_manager, override_data(score="85")),
+        headers={"HX-Request": "true"},
     )
     content = response.content.decode()
     assert response.status_code == 200
@@ -476,8 +479,11 @@ def test_an_expiry_in_the_past_is_refused_on_the_full_page_without_htmx(client_f
 
 def test_a_new_override_replaces_the_active_one(client_for, alice_csm, alice_account):
     client = client_for(alice_csm)
-    client.post(override_url(alice_account), override_data(score="25"))
-    client.post(override_url(alice_account), override_data(score="45", reason="Better call today."))
+    client.post(override_url(alice_account), with_token(alice_csm, override_data(score="25")))
+    client.post(
+        override_url(alice_account),
+        with_token(alice_csm, override_data(score="45", reason="Better call today.")),
+    )
     first, second = HealthOverride.objects.order_by("created_at", "pk")
     assert first.revoked_at is not None and second.revoked_at is None
     assert AuditEvent.objects.filter(action="health_override.revoke", details__replaced=True).count() == 1
