@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import Role, role_required
 from csworkbench.widgets import IsoDateInput
 
+from .audit import action_label, describe
 from .csv_response import csv_download, neutralise
 from .models import AuditEvent
 
@@ -89,7 +90,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    # Each event in words: the action's name and "field: old → new", in the reader's language.
+    entries = [(event, action_label(event.action), describe(event.details)) for event in page]
+    context = {"form": form, "page": page, "entries": entries, "query": query.urlencode()}
     template = "audit/audit_list.html#results" if request.htmx else "audit/audit_list.html"
     return render(request, template, context, status=422 if form.errors else 200)
 

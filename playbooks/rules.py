@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import RISK_RANK, Account, Industry, RiskLevel
 from accounts.querysets import LifecycleStage, lifecycle_bounds
+from csworkbench.audit import changes_between
 from csworkbench.models import record_audit
 from health.models import Alert, AlertKind, EventKind, HealthSnapshot, MeasureKey, SignalEvent, Tier
 
@@ -464,6 +465,9 @@ def run_rules(*, as_of: date, now: datetime | None = None) -> RulesResult:
 def save_rule(*, rule: Rule, user: Any) -> Rule:
     """Create or change a rule (already validated by its form), with an audit row."""
     created = rule.pk is None
+    before = (
+        None if created else Rule.objects.select_related("start_playbook", "email_template").get(pk=rule.pk)
+    )
     if created:
         rule.created_by = user
     rule.save()
@@ -471,16 +475,23 @@ def save_rule(*, rule: Rule, user: Any) -> Rule:
         actor=user,
         action="rule.create" if created else "rule.change",
         target=rule.name,
-        enabled=rule.is_enabled,
+        **changes_between(before, rule),
     )
     return rule
 
 
 @transaction.atomic
 def set_rule_enabled(*, rule: Rule, user: Any, enabled: bool) -> Rule:
+    was = Rule.objects.filter(pk=rule.pk).values_list("is_enabled", flat=True).first()
     Rule.objects.filter(pk=rule.pk).update(is_enabled=enabled, updated_at=timezone.now())
     rule.is_enabled = enabled
-    record_audit(actor=user, action="rule.enable" if enabled else "rule.disable", target=rule.name)
+    record_audit(
+        actor=user,
+        action="rule.enable" if enabled else "rule.disable",
+        target=rule.name,
+        model="playbooks.rule",
+        changes={"is_enabled": [was, enabled]},
+    )
     return rule
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, RiskLevel, Tag
 from accounts.roles import Role, has_role
+from csworkbench.audit import changes_between
 from csworkbench.models import AuditEvent, record_audit
 
 from .business_time import BusinessCalendar, SlaUnit, default_calendar, due_at
@@ -440,10 +441,17 @@ def escalate_breaches(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def update_matrix_row(*, row: MatrixRow, user: Any, changed: list[str]) -> MatrixRow:
+    """Save a matrix row edited by its form; the audit row says each field's old and new value."""
+    before = MatrixRow.objects.get(pk=row.pk)
     row.updated_by = user
     row.full_clean()
     row.save()
-    record_audit(actor=user, action="matrix.update", target=row.risk_level, changed=changed)
+    record_audit(
+        actor=user,
+        action="matrix.update",
+        target=row.risk_level,
+        **changes_between(before, row, fields=changed),
+    )
     return row
 
 

@@ -149,8 +149,30 @@ def test_a_manager_edits_a_row(client_for, maria_manager):
     row.refresh_from_db()
     assert (row.response_amount, row.owner, row.updated_by) == (2, "CS lead and the CEO", maria_manager)
     event = AuditEvent.objects.get(action="matrix.update")
-    assert event.actor == maria_manager and sorted(event.details["changed"]) == ["owner", "response_amount"]
+    assert event.actor == maria_manager
+    changes = event.details["changes"]
+    assert changes["response_amount"] == [4, 2] and changes["owner"][1] == "CS lead and the CEO"
     assert "2 business hours" in client.get(MATRIX).content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant", "zh-hans"])
+def test_the_audit_log_shows_what_a_matrix_edit_changed_in_the_readers_language(
+    client_for, maria_manager, language
+):
+    from django.conf import settings
+    from django.utils import translation
+
+    row = MatrixRow.objects.get(risk_level="high")
+    client = client_for(maria_manager)
+    client.post(reverse("playbooks:matrix_edit", args=["high"]), row_data(row, response_amount=2))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.get("/audit/").content.decode()
+    with translation.override(language):
+        field = str(MatrixRow._meta.get_field("response_amount").verbose_name)
+        action = str(translation.gettext("Intervention matrix changed"))
+    assert f"{field[:1].upper()}{field[1:]}: 4 → 2" in html
+    assert action in html
+    assert "response_amount" not in html and "matrix.update" not in html
 
 
 def test_a_row_needs_a_positive_response_time(client_for, maria_manager):

@@ -275,7 +275,12 @@ def test_a_manager_changes_a_rule(client_for, maria_manager, rule):
     assert response.status_code == 302
     rule.refresh_from_db()
     assert (rule.threshold, rule.days) == (65, 5)
-    assert AuditEvent.objects.filter(action="rule.change", target="Slipping tier A").exists()
+    event = AuditEvent.objects.get(action="rule.change", target="Slipping tier A")
+    # What changed, old → new: not only "enabled: True".
+    assert event.details["changes"]["threshold"] == ["70", "65"]
+    assert event.details["changes"]["days"][1] == 5
+    html = client_for(maria_manager).get("/audit/").content.decode()
+    assert "Threshold: 70 → 65" in html
 
 
 def test_an_invalid_change_is_not_saved(client_for, maria_manager, rule):
