@@ -184,6 +184,16 @@ class HealthModel(models.Model):
     def cadence_days(self, value_tier: str) -> int:
         return {"A": self.cadence_a_days, "B": self.cadence_b_days}.get(value_tier, self.cadence_c_days)
 
+    # The note the shipped version is stored with (health/defaults.py, data migration 0002).
+    SHIPPED_NOTE = "DESIGN.md defaults"
+
+    @property
+    def note_shown(self) -> str:
+        """What changed, for the reader: the shipped version's stored marker in their language."""
+        if self.note == self.SHIPPED_NOTE:
+            return str(_("The defaults that ship with csworkbench."))
+        return self.note
+
 
 class Dimension(models.TextChoices):
     USAGE = "usage", _("Product usage")

@@ -46,3 +46,25 @@ def test_a_csm_reads_the_health_history_and_overrides_the_score(page, alice_csm)
     override = HealthOverride.objects.get(account=acme)
     assert override.score == 35 and override.created_by == alice_csm
     assert AuditEvent.objects.filter(action="health_override.set", account=acme).exists()
+
+
+def test_the_published_models_measures_fit_their_card_on_a_desktop(browser, live_server, maria_manager):
+    """Each measure's definition wraps under its name: the table once measured 2,035 px inside a
+    1,198 px card, with the weights off-screen at 1440 px. The shipped version's note is words."""
+    model = ensure_published_model()
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto("/login/")
+    page.get_by_label("Username").fill("maria")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"/health-models/{model.version}/")
+    table = page.locator("table.data-table").first
+    expect(table).to_be_visible()
+    widths = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    body = page.locator("main").inner_text()
+    assert model.note == model.SHIPPED_NOTE  # the shipped version, as the data migration makes it
+    assert "DESIGN.md" not in body
+    assert "The defaults that ship with csworkbench." in body
+    context.close()
