@@ -217,7 +217,12 @@ def detail_context(request: HttpRequest, plan: RetentionPlan, *, flash: str = ""
     user = request.user
     offers = list(plan.offers.all())
     approvals = list(plan.approvals.select_related("approver"))
-    this_round = [a for a in approvals if a.version == plan.version]
+    events = list(plan.events.select_related("actor"))
+    # Approvals count for the version that was submitted: approving moves the plan on a version,
+    # so comparing with the current one showed an approved plan as "0 of 1".
+    submitted = [event.version for event in events if event.to_status == PlanStatus.SUBMITTED]
+    round_version = plan.version if plan.status == PlanStatus.SUBMITTED or not submitted else max(submitted)
+    this_round = [a for a in approvals if a.version == round_version]
     is_author = plan.author_id == user.pk
     is_manager = has_role(user, Role.MANAGER)
     may_run = is_author or has_role(user, Role.MANAGER, Role.ADMIN)
@@ -229,7 +234,7 @@ def detail_context(request: HttpRequest, plan: RetentionPlan, *, flash: str = ""
         "steps": list(plan.steps.select_related("task__assignee")),
         "approvals": approvals,
         "approvals_given": len(this_round),
-        "events": list(plan.events.select_related("actor")),
+        "events": events,
         "is_author": is_author,
         "can_edit": is_author and plan.is_editable,
         "can_decide": (
@@ -343,20 +348,26 @@ def _inbox(user):
     return plans.pending_for(user).annotate(approved_by_me=Exists(mine))
 
 
-def approvals_context(request: HttpRequest, *, policy_form: ApprovalPolicyForm | None = None) -> dict:
-    inbox = _inbox(request.user)
-    summary = inbox.aggregate(
+def approval_counts(user) -> dict:
+    """The inbox's count strip, in one aggregate."""
+    summary = _inbox(user).aggregate(
         total=Count("pk"), second=Count("pk", filter=Q(approvals_given__gt=0)), oldest=Min("submitted_at")
     )
-    page = Paginator(inbox, PENDING_PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
     return {
-        "pending": list(page.object_list),
-        "page": page,
         "pending_count": summary["total"],
         "waiting_second": summary["second"],
         "oldest": summary["oldest"],
-        "now": now,
+        "now": timezone.now(),
+    }
+
+
+def approvals_context(request: HttpRequest, *, policy_form: ApprovalPolicyForm | None = None) -> dict:
+    inbox = _inbox(request.user)
+    page = Paginator(inbox, PENDING_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "pending": list(page.object_list),
+        "page": page,
+        **approval_counts(request.user),
         "can_decide": has_role(request.user, Role.MANAGER),
         "decision_form": DecisionForm(),
         "policy_form": policy_form or ApprovalPolicyForm(instance=ApprovalPolicy.current()),
@@ -429,7 +440,8 @@ def _decision_response(
                 return render(request, "plans/approvals.html#pending-row", context, status=status)
             error = plans.conflict_message(plan)
             status = CONFLICT
-        context = {"plan": plan, "flash": flash, "error": error}
+        # The row becomes a status line; the counts above the list are sent along, out of band.
+        context = {"plan": plan, "flash": flash, "error": error, "oob": True, **approval_counts(request.user)}
         return render(request, "plans/approvals.html#decided", context, status=status)
     if form is not None:
         error = "; ".join(" ".join(errs) for errs in form.errors.values())

@@ -516,6 +516,33 @@ def test_approving_in_the_row_replaces_it_with_a_status_line(client_for, maria_m
     assert Task.objects.filter(account=pending.account, title="Call the new decision maker").exists()
 
 
+def test_the_counts_above_the_inbox_follow_each_decision(client_for, maria_manager, pending, bob_other_csm):
+    """Two plans waiting; after both are decided in their rows, the strip says 0, not 2."""
+    other = submit(draft_plan_for(AccountFactory(owner=bob_other_csm, name="Bravo")))
+    client = client_for(maria_manager)
+    assert re.search(r"<strong>2</strong> waiting for a decision", client.get(APPROVALS).content.decode())
+
+    first = client.post(url("decide", pending), {"decision": "approve", "version": pending.version}, **HTMX)
+    counts = first.content.decode().split('id="approval-counts"')[1].split("</ul>")[0]
+    assert 'hx-swap-oob="true"' in counts and "<strong>1</strong> waiting for a decision" in counts
+
+    second = client.post(
+        url("decide", other),
+        {"decision": "reject", "comment": "Too costly", "version": other.version},
+        **HTMX,
+    )
+    assert "<strong>0</strong> waiting for a decision" in second.content.decode()
+
+
+def test_an_approved_plan_counts_the_approvals_of_the_version_submitted(client_for, maria_manager, pending):
+    """Approving moves the plan on a version: the page once said "Approvals 0 of 1" beside
+    "Approvals given: Maria Wang · version 2"."""
+    plans.approve_plan(plan=pending, manager=maria_manager, expected_version=pending.version)
+    html = client_for(maria_manager).get(url("detail", pending)).content.decode()
+    facts = html.split("<dt>Approvals</dt>")[1].split("</div>")[0]
+    assert "1 of 1" in facts
+
+
 def test_a_double_submitted_decision_makes_one_transition_and_says_so(client_for, maria_manager, pending):
     client = client_for(maria_manager)
     data = {"decision": "approve", "comment": "", "version": pending.version}
