@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -145,7 +146,9 @@ def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     local = timezone.localtime(until)
     return _queue_response(
         request,
-        flash=_("Snoozed until %(when)s: %(task)s.") % {"when": f"{local:%Y-%m-%d %H:%M}", "task": task},
+        # The date as every other date in the app: the reader's language's format.
+        flash=_("Snoozed until %(when)s: %(task)s.")
+        % {"when": date_format(local, "SHORT_DATETIME_FORMAT"), "task": task},
     )
 
 

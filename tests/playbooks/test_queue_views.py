@@ -500,3 +500,19 @@ def test_next_never_leads_off_the_site(client_for, alice_csm, alice_account):
     )
 
     assert response.status_code == 302 and response.url == QUEUE
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant", "zh-hans"])
+def test_the_snooze_message_gives_the_date_as_the_rest_of_the_app_does(client_for, alice_csm, task, language):
+    from django.conf import settings
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    client = client_for(alice_csm)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.post(snooze_url(task), {"until": "3d"}, **HTMX).content.decode()
+    task.refresh_from_db()
+    with translation.override(language):
+        shown = date_format(timezone.localtime(task.snoozed_until), "SHORT_DATETIME_FORMAT")
+    assert shown in html
+    assert f"{timezone.localtime(task.snoozed_until):%Y-%m-%d %H:%M}" not in html
