@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import AccountStatus
 from accounts.roles import Role, has_role, role_required
 from accounts.views import get_account_for_change
 from csworkbench import idempotency
@@ -99,6 +100,11 @@ def create(request: HttpRequest) -> HttpResponse:
     """A new draft for an account (?account=), optionally from its retention-plan task (&task=)."""
     source = request.POST if request.method == "POST" else request.GET
     account = get_account_for_change(request, _int_or_404(source.get("account")))
+    if account.status == AccountStatus.CHURNED:
+        # Say what is actually wrong, on the account's page: not a role problem.
+        messages.error(request, plans.churned_message(account))
+        url = reverse("accounts:detail", args=[account.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     task = None
     if source.get("task"):
         task = get_object_or_404(

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account
+from accounts.models import Account, AccountStatus
 from accounts.roles import Role, has_role, roles_of
 from csworkbench.models import record_audit
 
@@ -174,6 +174,8 @@ def draft_plan(
         raise PermissionDenied(_("Only CSMs and managers draft retention plans."))
     if not Account.objects.editable_by(author).filter(pk=account.pk).exists():
         raise PermissionDenied(_("You may not draft plans for this account."))
+    if account.status == AccountStatus.CHURNED:
+        raise ValidationError(churned_message(account))
     if task is not None and (task.account_id != account.pk or task.kind != StepKind.RETENTION_PLAN):
         raise ValidationError(_("That task is not a retention-plan task of this account."))
     if root_cause_detail is not None and root_cause_detail.category_id != root_cause.pk:
@@ -195,6 +197,13 @@ def draft_plan(
     PlanEvent.objects.create(plan=plan, from_status="", to_status=PlanStatus.DRAFT, version=1, actor=author)
     record_audit(actor=author, action="plan.draft", account=account, target=str(plan.pk))
     return plan
+
+
+def churned_message(account: Account) -> str:
+    return _(
+        "%(account)s has already churned: a retention plan is for a customer you can still keep. "
+        "Why they left belongs in the exit interview."
+    ) % {"account": account.name}
 
 
 def _replace_children(plan: RetentionPlan, *, offers, steps) -> None:

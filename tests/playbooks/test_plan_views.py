@@ -747,3 +747,16 @@ def test_the_save_rate_needs_the_same_queries_for_3_or_12_plans(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url("save_rate"))
     assert "12" in response.content.decode()
+
+
+def test_drafting_a_plan_for_a_churned_account_says_it_has_churned(client_for, alice_csm):
+    from tests.interviews.factories import ChurnedAccountFactory
+
+    gone = ChurnedAccountFactory(owner=alice_csm, name="Gone Ltd")
+    client = client_for(alice_csm)
+    response = client.get(url("create") + f"?account={gone.pk}")
+    assert response.status_code == 302 and response["Location"] == f"/accounts/{gone.pk}/"
+    message = flash_messages(response)[0]
+    assert "Gone Ltd has already churned" in message and "role" not in message
+    posted = client.post(url("create"), with_token(alice_csm, plan_post(gone)))
+    assert posted.status_code == 302 and not RetentionPlan.objects.filter(account=gone).exists()
