@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -139,6 +140,9 @@ def account_work(account: Account) -> dict:
     }
 
 
+TIMELINE_PAGE_SIZE = 50
+
+
 def detail_context(
     request: HttpRequest,
     account: Account,
@@ -160,10 +164,13 @@ def detail_context(
     }
     if can_see_details:
         context["contacts"] = list(account.contacts.all())
-        context["touchpoints"] = list(
-            account.touchpoints.select_related("author", "contact").order_by("-occurred_at", "-id")[:50]
-        )
-        context["touchpoint_count"] = account.touchpoints.count()
+        timeline = Paginator(
+            account.touchpoints.select_related("author", "contact").order_by("-occurred_at", "-id"),
+            TIMELINE_PAGE_SIZE,
+        ).get_page(request.GET.get("timeline"))
+        context["timeline_page"] = timeline
+        context["touchpoints"] = list(timeline.object_list)
+        context["touchpoint_count"] = timeline.paginator.count
         context["health"] = account_health(account=account, range_key=request.GET.get("range"))
         context["work"] = account_work(account)
     if can_change:
@@ -175,7 +182,10 @@ def detail_context(
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_user(request, pk)
-    return render(request, "accounts/account_detail.html", detail_context(request, account))
+    template = "accounts/account_detail.html"
+    if request.htmx and request.htmx.target == "timeline":  # paging through the timeline
+        template += "#timeline"
+    return render(request, template, detail_context(request, account))
 
 
 @require_POST

@@ -141,3 +141,26 @@ def test_bad_input_shows_errors_by_the_field_and_saves_nothing(
 
 def test_logging_refuses_get(client_for, alice_csm, alice_account):
     assert client_for(alice_csm).get(log_url(alice_account)).status_code == 405
+
+
+def test_the_timeline_pages_through_every_entry(client_for, alice_csm, alice_account):
+    """55 entries: the first page shows the latest 50 and a way to the other 5 (it once said
+    "Showing the latest 50 of 55 entries" and stopped there)."""
+    now = timezone.now()
+    for n in range(55):
+        TouchpointFactory(
+            account=alice_account, subject=f"Entry {n:02d}", occurred_at=now - timedelta(hours=n)
+        )
+    client = client_for(alice_csm)
+    first = client.get(reverse("accounts:detail", args=[alice_account.pk])).content.decode()
+    assert "Entry 00" in first and "Entry 49" in first and "Entry 50" not in first
+    assert "Entries 1–50 of 55" in first and 'href="?timeline=2#timeline"' in first
+
+    older = client.get(
+        reverse("accounts:detail", args=[alice_account.pk]),
+        {"timeline": 2},
+        headers={"HX-Request": "true", "HX-Target": "timeline"},
+    ).content.decode()
+    assert "<html" not in older and older.lstrip().startswith('<section class="card" id="timeline"')
+    assert all(f"Entry {n}" in older for n in range(50, 55)) and "Entry 49" not in older
+    assert "Entries 51–55 of 55" in older and "Newer entries" in older
