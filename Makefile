@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
+# The port reaches the settings too (SITE_URL, the links in emails), also as `make demo PORT=8101`.
+export PORT
 
 .PHONY: demo test lint format run worker beat serve messages compile venv clean bench loadtest
 

@@ -11,33 +11,36 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Settings come from the environment, read and cast by django-environ. A `.env` file beside
+# manage.py is read first (it never overrides what the environment already says). A variable that
+# is set but empty — as a `.env` file often leaves `DATABASE_URL=` — means its default.
+environ.Env.read_env(BASE_DIR / ".env")
+env = environ.Env()
+env.ENVIRON = {name: value for name, value in os.environ.items() if value.strip()}
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env.bool("DEBUG", default=True)
 # The fallback key only ever serves a local demo: production refuses to start without one.
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-local-demo-key-never-use-in-production"  # noqa: S105
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Comma-separated, spaces around the commas allowed.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+    if host.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip() for origin in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if origin.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -101,8 +104,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.int("DB_CONN_MAX_AGE", default=60),
         conn_health_checks=True,
     )
 }
@@ -110,9 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's planner assumes by default that a random read costs four sequential ones (a
     # spinning disk), so to join a page's few thousand rows it would rather read a whole table of
     # 50,000 accounts than probe an index. On SSDs, or a database that fits in memory, 1.1 is the
-    # usual figure. PG_RANDOM_PAGE_COST="" keeps whatever the server is configured with.
-    _random_page_cost = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
-    if _random_page_cost:
+    # usual figure. PG_RANDOM_PAGE_COST=server keeps whatever the server is configured with.
+    _random_page_cost = env.str("PG_RANDOM_PAGE_COST", default="1.1")
+    if _random_page_cost.lower() != "server":
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
             f"-c random_page_cost={float(_random_page_cost)}"
         )
@@ -127,7 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # The pages send the CSRF token from the template (hx-headers on <body>); no script reads the cookie.
@@ -142,10 +145,10 @@ AUTHENTICATION_BACKENDS = [
     "csworkbench.lockout.ThrottledLoginBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_IP_FAILURE_LIMIT = int(os.environ.get("AXES_IP_FAILURE_LIMIT", "30"))
-AXES_COOLOFF_MINUTES = int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "csworkbench.lockout.PairAndAddressHandler"
@@ -154,7 +157,7 @@ AXES_LOCKOUT_CALLABLE = "csworkbench.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Behind N reverse proxies, the client address is the Nth address from the right of
 # X-Forwarded-For; with none (the default) it is the connection's own address.
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "csworkbench.lockout.client_address"
 
 LANGUAGE_CODE = "en"
@@ -164,7 +167,7 @@ LANGUAGES = [
     ("zh-hans", _("Simplified Chinese")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Taipei")
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Taipei")
 USE_I18N = True
 USE_TZ = True
 
@@ -182,15 +185,15 @@ STORAGES = {
     },
 }
 
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 # The integration API accepts up to 10,000 rows a request; anything larger is refused with 413.
-API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 
-_email = dj_email_url.parse(os.environ.get("EMAIL_URL", "console://"))
+_email = dj_email_url.parse(env.str("EMAIL_URL", default="console://"))
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
@@ -198,31 +201,33 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "csworkbench <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="csworkbench <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in emails and chat messages point here.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without SITE_URL, the address `make demo` / `make serve` listen on (PORT), so the survey links in
+# the emails of `PORT=8101 make demo` point at port 8101.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}").rstrip("/")
 
 # The cache (report pages): per process by default; set CACHE_URL (e.g. redis://127.0.0.1:6379/2)
 # so every gunicorn worker shares one copy instead of each computing the reports itself.
-CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHE_URL = env.str("CACHE_URL", default="")
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 
 # Celery: no broker configured means tasks run in-process, synchronously.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # A request that queues work must not hang on a broker that is down (kombu's default is to keep
 # trying for seconds): one quick retry, then the task waits in the outbox (csworkbench.outbox).
-_BROKER_CONNECT_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+_BROKER_CONNECT_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2)
 CELERY_BROKER_CONNECTION_TIMEOUT = _BROKER_CONNECT_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
@@ -233,7 +238,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Redis redelivers the task of a worker that died after this many seconds (kombu's default, an
 # hour); a restarted worker re-queues its interrupted imports at once (accounts.importers).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
@@ -244,7 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     # After midnight in the team's time zone, once the day's metrics have arrived.
     "nightly-health-run": {
         "task": "health.tasks.nightly_health_run",
-        "schedule": crontab(hour=int(os.environ.get("HEALTH_RUN_HOUR", "2")), minute=15),
+        "schedule": crontab(hour=env.int("HEALTH_RUN_HOUR", default=2), minute=15),
     },
     # SLA breaches escalate to the managers within a few minutes of the due time.
     "escalate-sla-breaches": {"task": "playbooks.tasks.escalate_sla_breaches", "schedule": 300.0},
@@ -255,6 +260,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-outbox": {"task": "csworkbench.tasks.send_outbox", "schedule": 60.0},
     # Imports whose worker died mid-way are queued again (a restarted worker does it at once).
     "requeue-interrupted-imports": {"task": "accounts.tasks.requeue_interrupted_imports", "schedule": 300.0},
+    # Used one-time form tokens are kept as long as a token lives (csworkbench.idempotency).
+    "prune-used-form-tokens": {"task": "csworkbench.tasks.prune_used_form_tokens", "schedule": 3600.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "tables/htmx_table.html"
@@ -284,11 +291,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
@@ -296,7 +303,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Failed logins and lockouts are warnings; every successful login at INFO is noise.
-    "loggers": {"axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}},
+    "loggers": {"axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING")}},
 }
