@@ -11,7 +11,7 @@ def navigation(request: HttpRequest) -> dict:
     if not roles:
         return {"nav_items": [], "user_roles": roles}
     items = [
-        ("playbooks:queue", _("My queue"), {Role.CSM}),
+        ("playbooks:queue", _("My queue"), {Role.CSM, Role.MANAGER}),
         ("playbooks:team_queue", _("Team queue"), {Role.MANAGER}),
         ("playbooks:approvals", _("Approvals"), {Role.MANAGER}),
         ("interviews:workspace", _("Interviews"), {Role.INTERVIEWER, Role.MANAGER}),

@@ -79,9 +79,10 @@ def queue_context(request: HttpRequest, *, flash: str = "", error: str = "") -> 
 
 
 @require_GET
-@role_required(Role.CSM)
+@role_required(Role.CSM, Role.MANAGER)
 def my_queue(request: HttpRequest) -> HttpResponse:
-    """The CSM's home: what to do next, most urgent first."""
+    """The CSM's home: what to do next, most urgent first. Managers work the tasks assigned to
+    them (a squad's CS-lead and executive steps, a plan's next steps) here too."""
     template = "playbooks/queue.html"
     if request.htmx and not request.htmx.boosted:
         template += "#queue"

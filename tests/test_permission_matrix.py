@@ -33,7 +33,7 @@ MANAGERS_AND_ADMINS = frozenset({"maria", "ada"})
 INTERVIEWERS_AND_MANAGERS = frozenset({"maria", "ivan"})
 OWNER_AND_ABOVE = frozenset({"alice", "maria", "ada"})  # who may change Alice's things
 OWNER_AND_MANAGERS = frozenset({"alice", "maria"})
-CSMS_ONLY = frozenset({"alice", "bob"})
+CSMS_AND_MANAGERS = frozenset({"alice", "bob", "maria"})  # who is assigned tasks
 
 # An empty POST to a view the role may use: a form error, a conflict, "no such choice", or a
 # redirect (after the change, for actions that need no body: toggle, remove, mark read) — never
@@ -128,7 +128,7 @@ EXPECTED: dict[str, Expect] = {
     "plans:close": action(OWNER_AND_ABOVE, hidden={"bob"}),
     "plans:create": page(OWNER_AND_MANAGERS),  # ?account=Alice's: admins do not draft
     # --- CSMs only -----------------------------------------------------------------------------
-    "playbooks:queue": page(CSMS_ONLY),
+    "playbooks:queue": page(CSMS_AND_MANAGERS),
     # --- managers ------------------------------------------------------------------------------
     "playbooks:team_queue": page(MANAGERS),
     "playbooks:task_reassign": action(MANAGERS),

@@ -171,8 +171,8 @@ def test_an_htmx_get_returns_only_the_queue(client_for, alice_csm, task):
     assert task_ids(html) == [task.pk]
 
 
-@pytest.mark.parametrize("user", ["maria_manager", "ivan_interviewer", "nora_no_role"])
-def test_only_csms_have_a_queue(client_for, user, request):
+@pytest.mark.parametrize("user", ["ivan_interviewer", "nora_no_role"])
+def test_only_people_who_are_assigned_tasks_have_a_queue(client_for, user, request):
     assert client_for(request.getfixturevalue(user)).get(QUEUE).status_code == 403
 
 
@@ -516,3 +516,27 @@ def test_the_snooze_message_gives_the_date_as_the_rest_of_the_app_does(client_fo
         shown = date_format(timezone.localtime(task.snoozed_until), "SHORT_DATETIME_FORMAT")
     assert shown in html
     assert f"{timezone.localtime(task.snoozed_until):%Y-%m-%d %H:%M}" not in html
+
+
+def test_a_manager_works_the_tasks_assigned_to_them_from_their_own_queue(
+    client_for, maria_manager, alice_account
+):
+    """A squad's CS-lead step goes to a manager: it is in their queue, and they mark it done there
+    (the queue once answered 403 for managers)."""
+    from playbooks.models import Task, TaskStatus
+    from tests.playbooks.factories import TaskFactory
+
+    mine = TaskFactory(account=alice_account, assignee=maria_manager, title="Executive call with the CFO")
+    theirs = TaskFactory(account=alice_account, title="Alice's own follow-up")
+    client = client_for(maria_manager)
+    page = client.get("/queue/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Executive call with the CFO" in html and "Alice's own follow-up" not in html
+    assert 'href="/queue/"' in html  # "My queue" is in the manager's navigation
+
+    done = client.post(reverse("playbooks:task_done", args=[mine.pk]), {"outcome": "resolved"}, **HTMX)
+    assert done.status_code == 200
+    mine.refresh_from_db()
+    assert mine.status == TaskStatus.DONE and mine.completed_by == maria_manager
+    assert Task.objects.get(pk=theirs.pk).status == TaskStatus.OPEN
