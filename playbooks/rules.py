@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import RISK_RANK, Account, Industry, RiskLevel
 from accounts.querysets import LifecycleStage, lifecycle_bounds
@@ -410,7 +411,11 @@ def _notify(rule: Rule, fired: list[Account], *, directory: TeamDirectory, tasks
 def _notification_title(rule: Rule, accounts: list[Account]) -> str:
     if len(accounts) == 1:
         return _("Rule “%(rule)s” fired for %(account)s") % {"rule": rule.name, "account": accounts[0].name}
-    return _("Rule “%(rule)s” fired for %(count)s accounts") % {"rule": rule.name, "count": len(accounts)}
+    return ngettext(
+        "Rule “%(rule)s” fired for %(count)s account",
+        "Rule “%(rule)s” fired for %(count)s accounts",
+        len(accounts),
+    ) % {"rule": rule.name, "count": len(accounts)}
 
 
 def _notification_body(description: str, accounts: list[Account]) -> str:

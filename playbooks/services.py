@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account, RiskLevel, Tag
 from accounts.roles import Role, has_role
@@ -248,7 +249,9 @@ def notify_assignees(*, tasks: Iterable[Task], actor: Any = None) -> None:
         notify(
             recipients=[users[user_id]],
             kind=NotificationKind.TASK_ASSIGNED,
-            title=_("%(count)s new task(s) on %(account)s")
+            title=ngettext(
+                "%(count)s new task on %(account)s", "%(count)s new tasks on %(account)s", len(user_tasks)
+            )
             % {"count": len(user_tasks), "account": first.account},
             body="\n".join(f"· {t.title}" for t in user_tasks),
             url=reverse("accounts:detail", args=[first.account_id]),
@@ -421,7 +424,10 @@ def escalate_breaches(*, now: datetime | None = None) -> int:
         notify(
             recipients=[manager],
             kind=NotificationKind.SLA_BREACHED,
-            title=_("%(count)s task(s) breached their SLA") % {"count": len(tasks)},
+            title=ngettext(
+                "%(count)s task breached its SLA", "%(count)s tasks breached their SLA", len(tasks)
+            )
+            % {"count": len(tasks)},
             body="\n".join(lines),
             url=reverse("playbooks:team_queue"),
             email=True,

@@ -290,3 +290,17 @@ def test_run_rules_passes_the_day(db, monkeypatch):
     assert tasks.run_rules.delay("2025-03-04").get() == {"date": "2025-03-04", "fired": 4}
     assert tasks.run_rules.delay().get()["date"] == timezone.localdate().isoformat()
     assert days == [date(2025, 3, 4), timezone.localdate()]
+
+
+@pytest.mark.parametrize(("count", "title"), [(1, "1 new task on Acme Ltd"), (3, "3 new tasks on Acme Ltd")])
+def test_a_new_task_notification_counts_in_words(alice_csm, count, title):
+    """ngettext, not "task(s)" (issue 14, item 14)."""
+    from playbooks.models import Notification
+    from playbooks.services import notify_assignees
+    from tests.factories import AccountFactory
+    from tests.playbooks.factories import TaskFactory
+
+    account = AccountFactory(owner=alice_csm, name="Acme Ltd")
+    tasks = [TaskFactory(account=account) for _ in range(count)]
+    notify_assignees(tasks=tasks, actor=None)
+    assert Notification.objects.get(recipient=alice_csm).title == title
