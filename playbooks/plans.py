@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, AccountStatus
+from accounts.models import Account
 from accounts.roles import Role, has_role, roles_of
 from csworkbench.models import record_audit
 
@@ -174,8 +174,6 @@ def draft_plan(
         raise PermissionDenied(_("Only CSMs and managers draft retention plans."))
     if not Account.objects.editable_by(author).filter(pk=account.pk).exists():
         raise PermissionDenied(_("You may not draft plans for this account."))
-    if account.status == AccountStatus.CHURNED:
-        raise ValidationError(churned_message(account))
     if task is not None and (task.account_id != account.pk or task.kind != StepKind.RETENTION_PLAN):
         raise ValidationError(_("That task is not a retention-plan task of this account."))
     if root_cause_detail is not None and root_cause_detail.category_id != root_cause.pk:

@@ -106,3 +106,15 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in Chinese leaves its language active in the thread (LocaleMiddleware activates
+    it and nothing deactivates it), so code a later test calls outside a request would speak
+    Chinese: every test starts and ends in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
