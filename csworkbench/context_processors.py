@@ -25,11 +25,17 @@ def navigation(request: HttpRequest) -> dict:
         ("admin:index", _("Administration"), {Role.ADMIN}),
     ]
     path = request.path
-    nav = []
-    for name, label, allowed in items:
-        if roles & allowed:
-            url = reverse(name)
-            nav.append({"url": url, "label": label, "current": path.startswith(url)})
+    nav = [
+        {"url": reverse(name), "label": label, "current": False}
+        for name, label, allowed in items
+        if roles & allowed
+    ]
+    # The longest link the path starts with is the current page: /queue/team/ is the team queue,
+    # not also "My queue" at /queue/.
+    matching = [item for item in nav if path.startswith(item["url"])]
+    current = max(matching, key=lambda item: len(item["url"]), default=None)
+    if current is not None:
+        current["current"] = True
     return {"nav_items": nav, "user_roles": roles, "unread_count": _unread(request)}
 
 

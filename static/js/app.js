@@ -1,6 +1,16 @@
 // Small progressive enhancements; every page works without this file.
 document.documentElement.classList.add("js");
 
+// On a phone the main navigation is one row that scrolls sideways (app.css): show the current
+// page's link rather than leaving it out of sight at the end of the row.
+{
+  const current = document.querySelector(".nav [aria-current=page]");
+  const row = current?.closest("nav");
+  if (row && row.scrollWidth > row.clientWidth) {
+    row.scrollLeft += current.getBoundingClientRect().left - row.getBoundingClientRect().left - 24;
+  }
+}
+
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-autosubmit]");
   if (select) select.form.requestSubmit();
