@@ -1,7 +1,6 @@
 """One-time form tokens (csworkbench.idempotency): every form that sends or creates does it once,
 however often it is posted; the repeat answers as the first did, with a notice, never an error."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from tests.interviews.factories import ChurnedAccountFactory, DoneInterviewFacto
 from tests.playbooks.factories import TaskFactory
 from tests.playbooks.test_plan_views import plan_post
 from tests.playbooks.test_rule_views import valid_data as rule_data
+from tests.threads import race
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ALREADY = "This form was already sent; nothing was sent twice."
@@ -385,29 +385,6 @@ def test_a_rule_switched_off_twice_stays_off(client_for, maria_manager):
 
 
 # --- two posts at the same moment, on PostgreSQL -----------------------------------------------------
-
-
-def race(*calls):
-    """Run the calls in threads, each on its own connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # the result is what the test compares
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck on a lock"
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

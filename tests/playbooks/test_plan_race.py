@@ -3,7 +3,6 @@ connections in threads). And the database itself refuses an illegal status move,
 PostgreSQL alike, with the trigger's list of moves kept equal to PLAN_TRANSITIONS."""
 
 import importlib
-import threading
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -13,30 +12,7 @@ from playbooks.models import PLAN_TRANSITIONS, PlanApproval, PlanEvent, PlanStat
 from tests.conftest import needs
 from tests.factories import AccountFactory, UserFactory
 from tests.playbooks.factories import draft_plan_for
-
-
-def race(*calls):
-    """Run the calls in threads, each on its own connection, released together by a barrier.
-    Returns what each returned or raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # the result is what the test compares
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck on a lock"
-    return results
+from tests.threads import race
 
 
 @pytest.fixture
