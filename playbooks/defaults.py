@@ -192,7 +192,17 @@ MATRIX = [
 ]
 
 
-def create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule) -> None:
+def _shipped_response_hours(risk: str) -> int:
+    """The shipped matrix row's response time in working hours (a working day is 9 hours)."""
+    amount, unit = next((amount, unit) for level, *_rest, amount, unit in MATRIX if level == risk)
+    return amount * 9 if unit == "business_days" else amount
+
+
+def create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule, *, follow_matrix=False) -> None:
+    """The shipped templates, playbooks, matrix and rules. With `follow_matrix` (a schema where a
+    step's due time may be empty, from playbooks 0007 on), a step or rule task due exactly when
+    its level's matrix row says is left empty, so it follows the row when a manager edits it;
+    migration 0007 did the same to installs that had the numbers."""
     templates = {}
     for key, name, subject, body in EMAIL_TEMPLATES:
         templates[key], _ = EmailTemplate.objects.get_or_create(
@@ -215,7 +225,9 @@ def create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule) -> N
                     guidance=guidance,
                     kind=kind,
                     owner_role=owner,
-                    due_offset_hours=hours,
+                    due_offset_hours=None
+                    if follow_matrix and hours == _shipped_response_hours(risk)
+                    else hours,
                     email_template=templates.get(template),
                     needs_approval=approval,
                 )
@@ -240,7 +252,7 @@ def create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule) -> N
             "days": 7,
             "set_risk_level": "medium",
             "task_title": "Retention follow-up",
-            "task_due_amount": 24,
+            "task_due_amount": None if follow_matrix else 24,
             "task_due_unit": "business_hours",
             "notify_owner": True,
             "email_template": templates["activity-dropped"],
@@ -271,5 +283,5 @@ def ensure_defaults() -> None:
 
     from .models import EmailTemplate, MatrixRow, Playbook, PlaybookStep, Rule
 
-    create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule)
+    create_defaults(EmailTemplate, Playbook, PlaybookStep, MatrixRow, Rule, follow_matrix=True)
     create_taxonomy(ReasonCategory, SubReason)

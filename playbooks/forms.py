@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TouchpointKind
@@ -93,7 +94,12 @@ class MatrixRowForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["playbook"].queryset = Playbook.objects.filter(is_active=True).order_by("name")
+        # The row's playbook is its level's response: one of this level (or of none, whose steps
+        # all carry their own due times), so its steps that follow the matrix follow this row.
+        level = Q(risk_level__in=[self.instance.risk_level, ""]) & Q(is_active=True)
+        self.fields["playbook"].queryset = Playbook.objects.filter(
+            level | Q(pk=self.instance.playbook_id)
+        ).order_by("name")
         # The table's check constraint would report 0 as a form-wide error; say it by the field.
         amount = self.fields["response_amount"]
         amount.min_value = 1
@@ -124,6 +130,7 @@ class StepForm(forms.ModelForm):
             "guidance",
         ]
         widgets = {"guidance": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {"due_offset_hours": _("Empty: as the intervention matrix says for the risk level.")}
 
     def clean(self):
         cleaned = super().clean()
@@ -132,10 +139,33 @@ class StepForm(forms.ModelForm):
         return cleaned
 
 
+class BaseStepFormSet(forms.BaseInlineFormSet):
+    def check_due_times(self, risk_level: str) -> bool:
+        """A step left without a due time follows the matrix row of its playbook's risk level; a
+        playbook without a level has no row to follow, so each of its steps needs its own."""
+        if risk_level:
+            return True
+        ok = True
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", {})
+            if not data or data.get("DELETE") or data.get("due_offset_hours") is not None:
+                continue
+            form.add_error(
+                "due_offset_hours",
+                _(
+                    "This playbook has no risk level, so there is no matrix row to follow: give the "
+                    "step its own due time, or give the playbook a risk level."
+                ),
+            )
+            ok = False
+        return ok
+
+
 StepFormSet = forms.inlineformset_factory(
     Playbook,
     PlaybookStep,
     form=StepForm,
+    formset=BaseStepFormSet,
     extra=1,
     can_delete=True,
     min_num=1,

@@ -192,8 +192,16 @@ class PlaybookStep(models.Model):
     guidance = models.TextField(_("guidance"), blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=StepKind.choices, default=StepKind.TASK)
     owner_role = models.CharField(_("owner"), max_length=16, choices=OwnerRole.choices, default=OwnerRole.CSM)
+    # Empty: the step is due as the intervention matrix says for its risk level, so editing the
+    # matrix moves it. A number is this step's own due time, overriding the matrix.
     due_offset_hours = models.PositiveIntegerField(
-        _("due after (business hours)"), help_text=_("Counted in the team's working hours from the start.")
+        _("due after (business hours)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Leave empty to follow the intervention matrix's “respond within” for the playbook's risk "
+            "level. A number overrides it, counted in the team's working hours from the start."
+        ),
     )
     email_template = models.ForeignKey(
         EmailTemplate,

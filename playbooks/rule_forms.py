@@ -103,6 +103,10 @@ class RuleForm(forms.ModelForm):
         required=False,
         min_value=1,
         max_value=1000,
+        help_text=_(
+            "Leave empty to follow the intervention matrix's “respond within” for the account's risk "
+            "level (needs a risk level set by this rule)."
+        ),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     cooldown_days = forms.IntegerField(
@@ -184,8 +188,16 @@ class RuleForm(forms.ModelForm):
                     self._errors.pop(name, None)
                     cleaned[name] = empty
         title, amount = cleaned.get("task_title"), cleaned.get("task_due_amount")
-        if title and not amount and "task_due_amount" not in self.errors:
-            self.add_error("task_due_amount", _("Say when the task is due."))
+        if (
+            title
+            and not amount
+            and not cleaned.get("set_risk_level")
+            and "task_due_amount" not in self.errors
+        ):
+            self.add_error(
+                "task_due_amount",
+                _("Say when the task is due, or set a risk level so it follows the intervention matrix."),
+            )
         if amount and not title:
             self.add_error("task_title", _("Give the task a title, or leave its due time empty."))
         if title and not cleaned.get("task_due_unit"):

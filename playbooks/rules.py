@@ -44,7 +44,14 @@ from .models import (
     StepKind,
     Task,
 )
-from .services import PRIORITY_FOR_RISK, TeamDirectory, add_tag, build_run_tasks, notify_assignees
+from .services import (
+    PRIORITY_FOR_RISK,
+    Responses,
+    TeamDirectory,
+    add_tag,
+    build_run_tasks,
+    notify_assignees,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -280,9 +287,14 @@ def _run_actions(rule: Rule, fired: list[Account], *, as_of: date, now: datetime
     raised = _raise_risk(rule, fired, now=now) if rule.set_risk_level else 0
     if rule.add_tag:
         add_tag(account_ids=ids, name=rule.add_tag)
-    tasks = _rule_tasks(rule, fired, directory=directory, now=now) if rule.task_title else []
+    responses = Responses()
+    tasks = (
+        _rule_tasks(rule, fired, directory=directory, responses=responses, now=now) if rule.task_title else []
+    )
     runs, run_tasks = (
-        _start_runs(rule, fired, directory=directory, now=now) if rule.start_playbook_id else (0, [])
+        _start_runs(rule, fired, directory=directory, responses=responses, now=now)
+        if rule.start_playbook_id
+        else (0, [])
     )
     Task.objects.bulk_create(tasks + run_tasks)
     notified = _notify(rule, fired, directory=directory, tasks=tasks + run_tasks)
@@ -315,8 +327,11 @@ def _raise_risk(rule: Rule, fired: list[Account], *, now: datetime) -> int:
     return len(raising)
 
 
-def _rule_tasks(rule: Rule, fired: list[Account], *, directory: TeamDirectory, now: datetime) -> list[Task]:
-    amount = rule.task_due_amount or 1
+def _rule_tasks(
+    rule: Rule, fired: list[Account], *, directory: TeamDirectory, responses: Responses, now: datetime
+) -> list[Task]:
+    """One task per fired account, due when the rule says or, with no due time of its own, as the
+    matrix row of the account's risk level (already raised by the rule) says."""
     unit = rule.task_due_unit or SlaUnit.BUSINESS_HOURS
     guidance = _("Created by the rule “%(rule)s”: %(description)s") % {
         "rule": rule.name,
@@ -324,6 +339,12 @@ def _rule_tasks(rule: Rule, fired: list[Account], *, directory: TeamDirectory, n
     }
     tasks = []
     for account in fired:
+        calendar = directory.calendar(account.owner_id)
+        if rule.task_due_amount:
+            due = due_at(now, rule.task_due_amount, unit, calendar)
+        else:
+            level = account.risk_level or rule.set_risk_level
+            due = responses.due_at(start=now, own_hours=None, risk_level=level, calendar=calendar)
         tasks.append(
             Task(
                 account=account,
@@ -335,7 +356,7 @@ def _rule_tasks(rule: Rule, fired: list[Account], *, directory: TeamDirectory, n
                 owner_role=OwnerRole.CSM,
                 risk_level=account.risk_level,
                 priority=PRIORITY_FOR_RISK.get(rule.set_risk_level or account.risk_level, Priority.NORMAL),
-                due_at=due_at(now, amount, unit, directory.calendar(account.owner_id)),
+                due_at=due,
                 created_at=now,
             )
         )
@@ -343,7 +364,7 @@ def _rule_tasks(rule: Rule, fired: list[Account], *, directory: TeamDirectory, n
 
 
 def _start_runs(
-    rule: Rule, fired: list[Account], *, directory: TeamDirectory, now: datetime
+    rule: Rule, fired: list[Account], *, directory: TeamDirectory, responses: Responses, now: datetime
 ) -> tuple[int, list[Task]]:
     """Start the rule's playbook on each fired account not already running it: the runs in one
     INSERT, their tasks returned for the caller's single Task INSERT."""
@@ -365,7 +386,13 @@ def _start_runs(
     tasks: list[Task] = []
     for account, run in zip(starting, runs, strict=True):
         tasks += build_run_tasks(
-            account=account, playbook=playbook, run=run, start=now, directory=directory, rule=rule
+            account=account,
+            playbook=playbook,
+            run=run,
+            start=now,
+            directory=directory,
+            responses=responses,
+            rule=rule,
         )
     return len(runs), tasks
 
@@ -627,14 +654,19 @@ def describe_actions(rule: Rule) -> str:
         actions.append(_("set %(level)s risk") % {"level": _label(RiskLevel, rule.set_risk_level)})
     if rule.start_playbook_id:
         actions.append(_("start the “%(playbook)s” playbook") % {"playbook": rule.start_playbook})
-    if rule.task_title:
+    if rule.task_title and rule.task_due_amount:
         actions.append(
             _("create a “%(title)s” task due in %(amount)s %(unit)s")
             % {
                 "title": rule.task_title,
-                "amount": rule.task_due_amount or 1,
+                "amount": rule.task_due_amount,
                 "unit": _label(SlaUnit, rule.task_due_unit or SlaUnit.BUSINESS_HOURS).lower(),
             }
+        )
+    elif rule.task_title:
+        actions.append(
+            _("create a “%(title)s” task due as the intervention matrix says for the account's risk level")
+            % {"title": rule.task_title}
         )
     if rule.notify_owner and rule.notify_manager:
         actions.append(_("notify the owner and the managers"))

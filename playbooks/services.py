@@ -121,6 +121,38 @@ def can_manage_team_of(manager: Any, user_id: int | None) -> bool:
     return user_id is not None and managed.filter(members__pk=user_id).exists()
 
 
+# --- the matrix's response times ---------------------------------------------------------------
+
+
+class Responses:
+    """The intervention matrix's "respond within" per risk level, read once: the source of the
+    due time of every new task that has none of its own (playbook steps left empty, rule tasks
+    without a due time)."""
+
+    def __init__(self, rows: Iterable[tuple[str, int, str]] | None = None):
+        if rows is None:
+            rows = MatrixRow.objects.values_list("risk_level", "response_amount", "response_unit")
+        self.by_level: dict[str, tuple[int, str]] = {level: (amount, unit) for level, amount, unit in rows}
+
+    def for_level(self, risk_level: str) -> tuple[int, str]:
+        """The level's response; with no level (or no row for it), the mildest row's, since a
+        task must be due some time. Forms keep matrix-following steps to playbooks with a level."""
+        for level in (risk_level, RiskLevel.LOW):
+            if level in self.by_level:
+                return self.by_level[level]
+        return DEFAULT_RESPONSE
+
+    def due_at(self, *, start: datetime, own_hours: int | None, risk_level: str, calendar) -> datetime:
+        if own_hours is not None:
+            return due_at(start, own_hours, SlaUnit.BUSINESS_HOURS, calendar)
+        amount, unit = self.for_level(risk_level)
+        return due_at(start, amount, unit, calendar)
+
+
+# With no matrix at all (an emptied table), a day of working hours.
+DEFAULT_RESPONSE = (24, SlaUnit.BUSINESS_HOURS)
+
+
 # --- playbooks ---------------------------------------------------------------------------------
 
 
@@ -131,10 +163,12 @@ def build_run_tasks(
     run: PlaybookRun,
     start: datetime,
     directory: TeamDirectory,
+    responses: Responses,
     created_by: Any = None,
     rule: Any = None,
 ) -> list[Task]:
-    """The run's tasks, one per step, unsaved (callers bulk-create them)."""
+    """The run's tasks, one per step, unsaved (callers bulk-create them). A step without its own
+    due time is due as the matrix row of the task's risk level says."""
     risk = playbook.risk_level or account.risk_level
     tasks = []
     for step in playbook.steps.all():
@@ -157,7 +191,9 @@ def build_run_tasks(
                 owner_role=step.owner_role,
                 risk_level=risk,
                 priority=PRIORITY_FOR_RISK.get(risk, Priority.NORMAL),
-                due_at=due_at(start, step.due_offset_hours, SlaUnit.BUSINESS_HOURS, calendar),
+                due_at=responses.due_at(
+                    start=start, own_hours=step.due_offset_hours, risk_level=risk, calendar=calendar
+                ),
                 created_at=start,
                 created_by=created_by,
             )
@@ -198,6 +234,7 @@ def start_playbook(
             run=run,
             start=now,
             directory=directory,
+            responses=Responses(),
             created_by=started_by,
             rule=rule,
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
@@ -19,7 +20,9 @@ from accounts.services import log_touchpoint
 from accounts.views import get_account_for_change
 from csworkbench import idempotency
 
+from . import matrix as matrix_reads
 from . import queue, services
+from .business_time import SlaUnit
 from .forms import (
     CompleteTaskForm,
     MatrixRowForm,
@@ -327,20 +330,53 @@ def matrix(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _proposed_response(row: MatrixRow, data) -> tuple[int | None, str | None]:
+    """The response time typed into the edit form, for the preview of what it would change;
+    anything unusable previews the saved value."""
+    try:
+        amount = int(data.get("response_amount", ""))
+    except ValueError:
+        amount = None
+    unit = data.get("response_unit")
+    return (amount if amount and 0 < amount <= 32767 else None), (unit if unit in SlaUnit.values else None)
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(Role.MANAGER)
 def matrix_edit(request: HttpRequest, risk_level: str) -> HttpResponse:
     row = get_object_or_404(MatrixRow, risk_level=risk_level)
+    before = (row.response_amount, row.response_unit)
     form = MatrixRowForm(request.POST or None, instance=row)
+    if request.method == "GET" and request.htmx:  # the preview follows what is typed
+        amount, unit = _proposed_response(row, request.GET)
+        impact = matrix_reads.impact_of(row, amount=amount, unit=unit)
+        return render(request, "playbooks/matrix_edit.html#impact", {"row": row, "impact": impact})
     if request.method == "POST":
         if form.is_valid():
-            services.update_matrix_row(row=form.instance, user=request.user, changed=form.changed_data)
-            messages.success(
-                request, _("The %(level)s risk row is saved.") % {"level": row.get_risk_level_display()}
-            )
+            row = services.update_matrix_row(row=form.instance, user=request.user, changed=form.changed_data)
+            impact = matrix_reads.impact_of(row)
+            message = _("The %(level)s risk row is saved.") % {"level": row.get_risk_level_display()}
+            if (row.response_amount, row.response_unit) != before and impact.reaches_anything:
+                message += " " + _(
+                    "New tasks from %(steps)s and %(rules)s are now due within %(amount)s %(unit)s."
+                ) % {
+                    "steps": ngettext(
+                        "%(count)s playbook step", "%(count)s playbook steps", len(impact.following)
+                    )
+                    % {"count": len(impact.following)},
+                    "rules": ngettext("%(count)s rule", "%(count)s rules", len(impact.rules))
+                    % {"count": len(impact.rules)},
+                    "amount": row.response_amount,
+                    "unit": row.get_response_unit_display(),
+                }
+            messages.success(request, message)
             return redirect("playbooks:matrix")
-        return render(request, "playbooks/matrix_edit.html", {"form": form, "row": row}, status=422)
-    return render(request, "playbooks/matrix_edit.html", {"form": form, "row": row})
+        amount, unit = _proposed_response(row, request.POST)
+        row.response_amount, row.response_unit = before  # the invalid values stay in the form only
+        context = {"form": form, "row": row, "impact": matrix_reads.impact_of(row, amount=amount, unit=unit)}
+        return render(request, "playbooks/matrix_edit.html", context, status=422)
+    context = {"form": form, "row": row, "impact": matrix_reads.impact_of(row)}
+    return render(request, "playbooks/matrix_edit.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -356,7 +392,7 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             idempotency.ensure_unused(token)  # before the form says the name is taken (by the first)
         except idempotency.AlreadySent:
             return idempotency.already_sent(request, redirect("playbooks:matrix"))
-        if form.is_valid() and steps.is_valid():
+        if form.is_valid() and steps.is_valid() and steps.check_due_times(form.cleaned_data["risk_level"]):
             try:
                 guard = (
                     idempotency.claimed(request, token, purpose="playbooks.create")
@@ -370,11 +406,11 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
             return redirect("playbooks:matrix")
         return render(
-            request,
-            "playbooks/playbook_edit.html",
-            {"form": form, "steps": steps, "playbook": playbook},
-            status=422,
+            request, "playbooks/playbook_edit.html", _playbook_context(form, steps, playbook), status=422
         )
-    return render(
-        request, "playbooks/playbook_edit.html", {"form": form, "steps": steps, "playbook": playbook}
-    )
+    return render(request, "playbooks/playbook_edit.html", _playbook_context(form, steps, playbook))
+
+
+def _playbook_context(form: PlaybookForm, steps: StepFormSet, playbook: Playbook) -> dict:
+    rows = sorted(MatrixRow.objects.all(), key=lambda row: MATRIX_ORDER.get(row.risk_level, 9))
+    return {"form": form, "steps": steps, "playbook": playbook, "matrix_rows": rows}

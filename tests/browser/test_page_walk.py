@@ -88,11 +88,12 @@ def detail_pages(role: str) -> list[tuple[str, str]]:
     from accounts.demo import STORY_ACCOUNTS
     from accounts.models import Account
     from interviews.models import ExitInterview, InterviewStatus
-    from playbooks.models import RetentionPlan
+    from playbooks.models import MatrixRow, RetentionPlan
 
     at_risk = Account.objects.get(external_id=STORY_ACCOUNTS["champion_left"])
     plan = RetentionPlan.objects.filter(account=at_risk).order_by("pk").first()
     churned = Account.objects.get(external_id=STORY_ACCOUNTS["churned_price"])
+    medium_playbook = MatrixRow.objects.get(risk_level="medium").playbook_id
     draft = ExitInterview.objects.filter(status=InterviewStatus.DRAFT).order_by("pk").first()
     today = timezone.localdate()
     span = f"{today - timedelta(days=DEMO_DAYS):%Y-%m}..{today:%Y-%m}"
@@ -109,6 +110,8 @@ def detail_pages(role: str) -> list[tuple[str, str]]:
         "manager": [
             ("account", f"/accounts/{at_risk.pk}/"),
             ("plan", f"/plans/{plan.pk}/"),
+            ("matrix-medium", "/playbooks/matrix/medium/"),
+            ("playbook", f"/playbooks/{medium_playbook}/"),
             *interviews,
             *reports,
         ],

@@ -57,7 +57,7 @@ def playbook_data(playbook: Playbook, *, extra: dict | None = None) -> dict:
             prefix + "title": step.title,
             prefix + "kind": step.kind,
             prefix + "owner_role": step.owner_role,
-            prefix + "due_offset_hours": step.due_offset_hours,
+            prefix + "due_offset_hours": "" if step.due_offset_hours is None else step.due_offset_hours,
             prefix + "email_template": step.email_template_id or "",
             prefix + "guidance": step.guidance,
         }
@@ -94,7 +94,10 @@ def test_staff_see_the_three_rows_with_their_standard_response(client_for, user,
         assert within in row and playbook in row
     high = html[html.index('id="matrix-high"') :]
     assert "Convene the retention squad" in high
-    assert 'Executive visit <span class="muted">— Executive, 45 business hours, needs approval' in high
+    assert (
+        'Executive visit <span class="muted">— Executive, 45 business hours, overrides the matrix, '
+        "needs approval" in high
+    )
     low = html[html.index('id="matrix-low"') : html.index('id="matrix-medium"')]
     assert "email: Care email: a best practice" in low
 

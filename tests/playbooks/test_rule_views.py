@@ -203,7 +203,7 @@ def test_an_htmx_create_redirects_the_client(client_for, maria_manager):
         ({"condition_kind": "alert_raised"}, "alert_kind", "Choose the alert."),
         ({"condition_kind": "event"}, "event_kind", "Choose the event."),
         ({"days": "0"}, "days", "Ensure this value is greater than or equal to 1."),
-        ({"task_title": "Call"}, "task_due_amount", "Say when the task is due."),
+        ({"task_title": "Call", "set_risk_level": ""}, "task_due_amount", "Say when the task is due"),
         ({"task_due_amount": "4"}, "task_title", "Give the task a title"),
     ],
 )
