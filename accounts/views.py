@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +21,7 @@ from .filters import AccountFilter
 from .forms import TouchpointForm
 from .models import Account
 from .querysets import lifecycle_stage_for
+from .risk import compare_risk
 from .roles import Role, has_role, sees_health_and_revenue
 from .tables import AccountTable
 
@@ -124,9 +126,22 @@ def account_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def account_work(account: Account) -> dict:
-    """Open tasks, recent playbook runs and tags: three queries whatever their number."""
-    from playbooks.models import OPEN_STATUSES, Playbook, Task
+    """Open tasks, recent playbook runs, tags and the playbooks to start: four queries whatever
+    their number. The playbook preselected is the matrix's response to the account's risk, or to
+    today's tier when the score is worse than the risk level being worked."""
+    from playbooks.models import OPEN_STATUSES, MatrixRow, Playbook, Task
 
+    risk = compare_risk(account)
+    level = risk.response_level
+    playbooks = Playbook.objects.filter(is_active=True).order_by("name")
+    if level:
+        playbooks = playbooks.annotate(
+            answers_level=Exists(MatrixRow.objects.filter(playbook=OuterRef("pk"), risk_level=level))
+        )
+    playbooks = list(playbooks)
+    suggested = next((p for p in playbooks if getattr(p, "answers_level", False)), None) or next(
+        (p for p in playbooks if level and p.risk_level == level), None
+    )
     return {
         "now": timezone.now(),
         "tasks": list(
@@ -136,7 +151,9 @@ def account_work(account: Account) -> dict:
         ),
         "runs": list(account.playbook_runs.select_related("playbook", "rule", "started_by")[:10]),
         "tags": list(account.tags.all()),
-        "playbooks": list(Playbook.objects.filter(is_active=True).order_by("name")),
+        "playbooks": playbooks,
+        "risk": risk,
+        "suggested_playbook": suggested,
     }
 
 

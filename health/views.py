@@ -8,7 +8,13 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
 from accounts.roles import has_role
-from accounts.views import STAFF_ROLES, detail_context, get_account_for_change, get_account_for_user
+from accounts.views import (
+    STAFF_ROLES,
+    account_work,
+    detail_context,
+    get_account_for_change,
+    get_account_for_user,
+)
 from csworkbench import idempotency
 
 from . import services
@@ -54,7 +60,9 @@ def _panel(
         "health": account_health(account=account, range_key=range_key),
         "override_form": form or OverrideForm(),
         "health_message": message,
+        # The header and the tasks card follow the new tier (the card compares it with the risk level).
         "health_oob": True,
+        "work": account_work(account),
     }
     return render(request, f"{PAGE}#health_panel", context, status=status)
 
