@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
 
 from .models import Account, ApiToken, Contact, ImportJob, MrrMovement, Touchpoint
 from .tokens import create_api_token, revoke_api_token

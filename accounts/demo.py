@@ -27,6 +27,8 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from csworkbench.core.roles import Role
+
 from .models import (
     Account,
     AccountStatus,
@@ -42,7 +44,6 @@ from .models import (
     TouchpointKind,
     ValueTier,
 )
-from .roles import Role
 
 BATCH_SIZE = 2000
 # Touchpoints are the bulk of the rows; they are written as they are generated so 10,000

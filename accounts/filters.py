@@ -4,11 +4,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
+from csworkbench.core.roles import Role, sees_health_and_revenue
 from health.models import Tier
 
 from .models import Account, AccountStatus, Industry, ValueTier
 from .querysets import LifecycleStage
-from .roles import Role, sees_health_and_revenue
 
 INSUFFICIENT_DATA = "insufficient"
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from csworkbench.widgets import IsoDateTimeInput
+from csworkbench.core.widgets import IsoDateTimeInput
 
 from .models import Account, Contact, Touchpoint, TouchpointKind
 

@@ -12,7 +12,8 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from csworkbench.csv_response import csv_download, neutralise
+from csworkbench.core.csv_response import csv_download, neutralise
+from csworkbench.core.roles import Role, has_role, role_required
 
 from .importers import (
     create_import_job,
@@ -23,7 +24,6 @@ from .importers import (
     start_import_job,
 )
 from .models import ImportJob, ImportKind, ImportStatus
-from .roles import Role, has_role, role_required
 
 IMPORT_ROLES = (Role.MANAGER, Role.ADMIN)
 RECENT_JOBS = 50

@@ -56,9 +56,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from csworkbench import outbox
-from csworkbench.models import record_audit
-from csworkbench.outbox import Queued
+from csworkbench.core import outbox
+from csworkbench.core.models import record_audit
+from csworkbench.core.outbox import Queued
+from csworkbench.core.roles import Role
 from health.integrity import lock_metric_accounts
 from health.models import METRIC_FIELDS, DailyMetric, EventKind, SignalEvent
 
@@ -80,7 +81,6 @@ from .models import (
     TouchpointKind,
     ValueTier,
 )
-from .roles import Role
 
 logger = logging.getLogger(__name__)
 

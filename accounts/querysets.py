@@ -6,7 +6,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role, only_interviews, roles_of
+from csworkbench.core.roles import Role, only_interviews, roles_of
 
 # Lifecycle stage is derived from the contract start: the first 30 days are onboarding,
 # days 31-180 adoption, then mature. The first 90 days are the critical window.

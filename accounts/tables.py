@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from csworkbench.tables import BaseTable
+from csworkbench.core.tables import BaseTable
 from health.explain import delta_badge, tier_badge
 
 from .models import Account

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
 
 from .models import ApiToken
 

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
-from csworkbench import idempotency
-from csworkbench.csv_response import csv_download, neutralise
+from csworkbench.core import idempotency
+from csworkbench.core.csv_response import csv_download, neutralise
+from csworkbench.core.roles import Role, has_role, sees_health_and_revenue
 from health.explain import account_health
 from health.forms import OverrideForm
 
@@ -22,7 +23,6 @@ from .forms import TouchpointForm
 from .models import Account
 from .querysets import lifecycle_stage_for
 from .risk import compare_risk
-from .roles import Role, has_role, sees_health_and_revenue
 from .tables import AccountTable
 
 STAFF_ROLES = (Role.CSM, Role.MANAGER, Role.ADMIN)

@@ -57,11 +57,13 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
-    "csworkbench",
+    # The rooms, bottom to top (docs/development.md): the kernel, the domain, the shell.
+    "csworkbench.core",
     "accounts",
     "health",
-    "playbooks",
     "interviews",
+    "playbooks",
+    "csworkbench.shell",
 ]
 
 MIDDLEWARE = [
@@ -96,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "csworkbench.context_processors.navigation",
+                "csworkbench.shell.context_processors.navigation",
             ],
         },
     },
@@ -142,7 +144,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # The address itself is locked out after AXES_IP_FAILURE_LIMIT failures over all usernames
 # (higher: an office shares one address), so it cannot try one password on many usernames.
 AUTHENTICATION_BACKENDS = [
-    "csworkbench.lockout.ThrottledLoginBackend",
+    "csworkbench.shell.lockout.ThrottledLoginBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
@@ -151,14 +153,14 @@ AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_HANDLER = "csworkbench.lockout.PairAndAddressHandler"
+AXES_HANDLER = "csworkbench.shell.lockout.PairAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "csworkbench.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "csworkbench.shell.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Behind N reverse proxies, the client address is the Nth address from the right of
 # X-Forwarded-For; with none (the default) it is the connection's own address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "csworkbench.lockout.client_address"
+AXES_CLIENT_IP_CALLABLE = "csworkbench.shell.lockout.client_address"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -226,7 +228,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # A request that queues work must not hang on a broker that is down (kombu's default is to keep
-# trying for seconds): one quick retry, then the task waits in the outbox (csworkbench.outbox).
+# trying for seconds): one quick retry, then the task waits in the outbox (csworkbench.core.outbox).
 _BROKER_CONNECT_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2)
 CELERY_BROKER_CONNECTION_TIMEOUT = _BROKER_CONNECT_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -260,7 +262,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-outbox": {"task": "csworkbench.tasks.send_outbox", "schedule": 60.0},
     # Imports whose worker died mid-way are queued again (a restarted worker does it at once).
     "requeue-interrupted-imports": {"task": "accounts.tasks.requeue_interrupted_imports", "schedule": 300.0},
-    # Used one-time form tokens are kept as long as a token lives (csworkbench.idempotency).
+    # Used one-time form tokens are kept as long as a token lives (csworkbench.core.idempotency).
     "prune-used-form-tokens": {"task": "csworkbench.tasks.prune_used_form_tokens", "schedule": 3600.0},
 }
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import views
+from csworkbench.shell import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,7 +25,7 @@ urlpatterns = [
     path("imports/", include("accounts.import_urls")),
     path("api/v1/", include("accounts.api_urls")),
     path("health-models/", include("health.editor_urls")),
-    path("audit/", include("csworkbench.audit_urls")),
+    path("audit/", include("csworkbench.shell.audit_urls")),
     # One login page for the whole app, the admin included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
-from accounts.roles import Role, has_role
-from csworkbench import outbox
-from csworkbench.models import record_audit
+from csworkbench.core import outbox
+from csworkbench.core.models import record_audit
+from csworkbench.core.roles import Role, has_role
 
 from .models import HealthDimension, HealthMeasure, HealthModel, Interpolation, ModelStatus, Tier
 from .scoring import compute_scores
@@ -536,7 +536,7 @@ RESCORE_KEY = "health:rescore"
 
 
 def rescoring_waits() -> bool:
-    """The recomputation a publish queued waits for the broker (see csworkbench.outbox)."""
+    """The recomputation a publish queued waits for the broker (see csworkbench.core.outbox)."""
     return outbox.is_waiting(RESCORE_KEY)
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from accounts.roles import role_required
+from csworkbench.core.roles import role_required
 
 from . import editor
 from .models import HealthDimension, HealthMeasure, HealthModel, Interpolation, ModelStatus

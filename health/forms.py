@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from csworkbench.widgets import IsoDateInput
+from csworkbench.core.widgets import IsoDateInput
 
 from .services import OVERRIDE_MAX_DAYS, REASON_MAX_LENGTH, override_errors
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
 
 from .models import HealthOverride
 from .scoring import recompute_health

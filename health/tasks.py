@@ -16,7 +16,7 @@ def nightly_health_run(as_of: str | None = None) -> dict:
     # the backtest is computed for the day, so that no manager's request has to.
     from celery import chain
 
-    from csworkbench.outbox import send_on_commit
+    from csworkbench.core.outbox import send_on_commit
     from interviews.tasks import refresh_backtest
     from playbooks.tasks import run_rules
 

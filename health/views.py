@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
-from accounts.roles import has_role
 from accounts.views import (
     STAFF_ROLES,
     account_work,
@@ -15,7 +14,8 @@ from accounts.views import (
     get_account_for_change,
     get_account_for_user,
 )
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import has_role
 
 from . import services
 from .charts import chart_range

@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import ALL_ROLES
-from csworkbench.widgets import IsoDateInput
+from csworkbench.core.roles import ALL_ROLES
+from csworkbench.core.widgets import IsoDateInput
 
 from .models import ActionItem, ReasonCategory
 

@@ -18,8 +18,8 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role, has_role
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
+from csworkbench.core.roles import Role, has_role
 
 from . import metrics
 from .metrics import Period

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.roles import role_required
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import role_required
 
 from . import action_items, metrics
 from .action_forms import ActionItemForm

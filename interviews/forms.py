@@ -6,7 +6,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
-from csworkbench.widgets import IsoDateInput
+from csworkbench.core.widgets import IsoDateInput
 
 from .models import (
     ANSWER_MAX_CHARS,

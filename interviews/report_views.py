@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.roles import Role, role_required
-from csworkbench.csv_response import csv_download, neutralise
+from csworkbench.core.csv_response import csv_download, neutralise
+from csworkbench.core.roles import Role, role_required
 from health import editor as health_editor
 
 from . import backtest, metrics, report_charts

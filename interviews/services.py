@@ -21,8 +21,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from accounts.roles import Role, has_role, is_manager
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
+from csworkbench.core.roles import Role, has_role, is_manager
 
 from .models import (
     ANSWER_FIELDS,

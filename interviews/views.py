@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.roles import Role, role_required, sees_health_and_revenue
 from accounts.views import get_account_for_user
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import Role, role_required, sees_health_and_revenue
 
 from . import querysets, services
 from .forms import (

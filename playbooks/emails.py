@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Account, Contact, Touchpoint, TouchpointKind
-from accounts.roles import Role, has_role
-from csworkbench.models import AuditEvent, record_audit
+from csworkbench.core.models import AuditEvent, record_audit
+from csworkbench.core.roles import Role, has_role
 from health.models import DailyMetric
 
 from .models import Channel, Delivery, EmailTemplate, Rule, SentEmail, Task

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TouchpointKind
-from accounts.roles import Role
+from csworkbench.core.roles import Role
 
 from .business_time import BusinessCalendar, add_business_days, next_working_moment
 from .models import MatrixRow, Outcome, Playbook, PlaybookStep

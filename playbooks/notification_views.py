@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.models import Account
-from accounts.roles import Role, role_required
 from accounts.views import get_account_for_change
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import Role, role_required
 
 from .emails import primary_contact, render_email, save_email_template, send_customer_email
 from .models import Delivery, EmailTemplate, Notification, Task

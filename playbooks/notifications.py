@@ -29,8 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from accounts.roles import Role, has_role
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
+from csworkbench.core.roles import Role, has_role
 
 from .models import (
     Channel,
@@ -88,11 +88,11 @@ def outgoing_paused():
 def enqueue(delivery_ids: Iterable[int]) -> None:
     """Send the deliveries once the current transaction commits (at once outside one).
 
-    Through the outbox (csworkbench.outbox): a broker outage fails no request, and the task goes
+    Through the outbox (csworkbench.core.outbox): a broker outage fails no request, and the task goes
     as soon as the broker is back, not when `requeue_stuck_deliveries` finds it. Without a
     broker, the eager task's first retry is logged instead of failing the request; the delivery
     stays pending and `requeue_stuck_deliveries` picks it up later."""
-    from csworkbench.outbox import send_on_commit
+    from csworkbench.core.outbox import send_on_commit
 
     from .tasks import deliver
 

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from csworkbench.widgets import IsoDateInput
+from csworkbench.core.widgets import IsoDateInput
 from interviews.models import ReasonCategory, SubReason
 
 from .models import ApprovalPolicy, OfferKind, OwnerRole, PlanOutcome

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import AccountStatus
-from accounts.roles import Role, has_role, role_required
 from accounts.views import get_account_for_change
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import Role, has_role, role_required
 
 from . import plans
 from .models import ApprovalPolicy, PlanApproval, PlanStatus, RetentionPlan, StepKind, Task

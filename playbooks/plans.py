@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from accounts.roles import Role, has_role, roles_of
-from csworkbench.models import record_audit
+from csworkbench.core.models import record_audit
+from csworkbench.core.roles import Role, has_role, roles_of
 
 from .business_time import SlaUnit, due_at
 from .models import (

@@ -3,7 +3,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from accounts.roles import Role, roles_of
+from csworkbench.core.roles import Role, roles_of
 
 OPEN = ("open", "snoozed")
 

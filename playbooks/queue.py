@@ -11,7 +11,7 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 from django.utils import timezone
 
 from accounts.models import Account, RiskLevel
-from accounts.roles import Role
+from csworkbench.core.roles import Role
 from health.models import Alert, AlertKind, Tier
 
 from .models import OPEN_STATUSES, Priority, Task, TaskStatus

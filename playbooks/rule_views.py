@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from accounts.roles import Role, role_required
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import Role, role_required
 
 from . import rules
 from .models import Rule, RuleFiring

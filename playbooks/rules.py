@@ -24,8 +24,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import RISK_RANK, Account, Industry, RiskLevel
 from accounts.querysets import LifecycleStage, lifecycle_bounds
-from csworkbench.audit import changes_between
-from csworkbench.models import record_audit
+from csworkbench.core.audit import changes_between
+from csworkbench.core.models import record_audit
 from health.models import Alert, AlertKind, EventKind, HealthSnapshot, MeasureKey, SignalEvent, Tier
 
 from .business_time import SlaUnit, due_at

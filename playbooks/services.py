@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Account, RiskLevel, Tag
-from accounts.roles import Role, has_role
-from csworkbench.audit import changes_between
-from csworkbench.models import AuditEvent, record_audit
+from csworkbench.core.audit import changes_between
+from csworkbench.core.models import AuditEvent, record_audit
+from csworkbench.core.roles import Role, has_role
 
 from .business_time import BusinessCalendar, SlaUnit, default_calendar, due_at
 from .models import (

@@ -15,10 +15,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.roles import Role, has_role, role_required
 from accounts.services import log_touchpoint
 from accounts.views import get_account_for_change
-from csworkbench import idempotency
+from csworkbench.core import idempotency
+from csworkbench.core.roles import Role, has_role, role_required
 
 from . import matrix as matrix_reads
 from . import queue, services

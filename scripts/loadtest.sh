@@ -25,7 +25,7 @@ export CACHE_URL="${LOADTEST_CACHE_URL:-redis://127.0.0.1:6379/3}"
 SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export SECRET_KEY
 
-"$PY" manage.py shell -v 0 -c "from csworkbench.bench_pages import ensure_load_users; ensure_load_users()"
+"$PY" manage.py shell -v 0 -c "from csworkbench.shell.bench_pages import ensure_load_users; ensure_load_users()"
 "$PY" manage.py collectstatic --noinput -v 0
 # What the nightly run leaves behind in production: the day's backtest, computed once, in the cache.
 "$PY" manage.py shell -v 0 -c "from interviews.tasks import refresh_backtest; refresh_backtest()"

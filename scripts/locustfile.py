@@ -2,7 +2,7 @@
 
 Each simulated user logs in once through the real login form (CSRF token and all) with its own
 username, so django-axes sees one successful login per name and nothing to throttle. The users
-come from `csworkbench.bench_pages.ensure_load_users` (run by scripts/loadtest.sh): the bench
+come from `csworkbench.shell.bench_pages.ensure_load_users` (run by scripts/loadtest.sh): the bench
 CSMs, and load-test managers and interviewers.
 
 Run by scripts/loadtest.sh; by hand:

@@ -1,9 +1,9 @@
 """One-time form tokens for tests that post the forms which send or create
-(csworkbench.idempotency): `client.post(url, with_token(alice_csm, data))`."""
+(csworkbench.core.idempotency): `client.post(url, with_token(alice_csm, data))`."""
 
 import re
 
-from csworkbench.idempotency import FIELD, new_form_token
+from csworkbench.core.idempotency import FIELD, new_form_token
 
 _TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent, record_audit
+from csworkbench.core.models import AuditEvent, record_audit
 from tests.factories import AccountFactory, UserFactory
 from tests.playbooks.factories import TeamFactory, draft_plan_for
 

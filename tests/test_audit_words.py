@@ -1,9 +1,9 @@
-"""The audit log in words (csworkbench.audit): action names and old → new, per language."""
+"""The audit log in words (csworkbench.core.audit): action names and old → new, per language."""
 
 import pytest
 from django.utils import translation
 
-from csworkbench.audit import ACTION_LABELS, action_label, changes_between, describe
+from csworkbench.core.audit import ACTION_LABELS, action_label, changes_between, describe
 from playbooks.models import MatrixRow
 
 pytestmark = pytest.mark.django_db

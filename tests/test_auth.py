@@ -108,7 +108,7 @@ def test_healthz_reports_a_dead_database(client, db, monkeypatch):
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("csworkbench.views.connection", DeadConnection())
+    monkeypatch.setattr("csworkbench.shell.views.connection", DeadConnection())
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "error"

@@ -91,7 +91,7 @@ def needs_postgresql() -> None:
 
 def test_loading_a_file_with_the_broker_down_says_it_waits_instead_of_failing(broker, client, maria_manager):
     from accounts.models import ImportJob
-    from csworkbench.models import OutboxTask
+    from csworkbench.core.models import OutboxTask
     from tests.factories import AccountFactory
 
     AccountFactory(external_id="ACME-1")
@@ -126,8 +126,8 @@ def test_once_the_broker_is_back_the_sweeper_sends_the_import_once_and_a_worker_
     broker, client, maria_manager, tmp_path
 ):
     from accounts.models import ImportJob
-    from csworkbench.models import AuditEvent, OutboxTask
-    from csworkbench.outbox import send_pending
+    from csworkbench.core.models import AuditEvent, OutboxTask
+    from csworkbench.core.outbox import send_pending
     from health.models import DailyMetric
     from tests.factories import AccountFactory
 
@@ -171,7 +171,7 @@ def test_once_the_broker_is_back_the_sweeper_sends_the_import_once_and_a_worker_
 def test_publishing_with_the_broker_down_publishes_and_a_starting_worker_runs_the_rescoring(
     broker, client, maria_manager, tmp_path
 ):
-    from csworkbench.models import OutboxTask
+    from csworkbench.core.models import OutboxTask
     from health import editor
     from health.demo import ensure_published_model
     from health.models import HealthModel, HealthSnapshot
@@ -240,7 +240,7 @@ def test_readiness_is_in_process_and_healthy_without_a_broker(client, db):
 
 
 def test_an_email_notified_with_the_broker_down_waits_in_the_outbox(broker, alice_csm):
-    from csworkbench.models import OutboxTask
+    from csworkbench.core.models import OutboxTask
     from playbooks.models import Delivery
     from playbooks.notifications import notify
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from csworkbench.csv_response import neutralise
+from csworkbench.core.csv_response import neutralise
 
 
 @pytest.mark.parametrize(

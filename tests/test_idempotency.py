@@ -1,4 +1,4 @@
-"""One-time form tokens (csworkbench.idempotency): every form that sends or creates does it once,
+"""One-time form tokens (csworkbench.core.idempotency): every form that sends or creates does it once,
 however often it is posted; the repeat answers as the first did, with a notice, never an error."""
 
 from datetime import timedelta
@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Touchpoint
-from csworkbench import idempotency
-from csworkbench.models import UsedFormToken
+from csworkbench.core import idempotency
+from csworkbench.core.models import UsedFormToken
 from interviews.models import ActionItem, ReasonCategory, SubReason, SurveyInvitation
 from playbooks.models import Delivery, EmailTemplate, Playbook, RetentionPlan, Rule, SentEmail
 from tests.accounts.test_account_detail import valid_touchpoint
@@ -100,7 +100,7 @@ def test_old_used_tokens_are_pruned_and_the_task_is_scheduled(alice_csm):
         created_at=timezone.now() - idempotency.MAX_AGE - timedelta(hours=1),
     )
     recent = UsedFormToken.objects.create(key="r" * 32, user=alice_csm, purpose="t")
-    from csworkbench.tasks import prune_used_form_tokens
+    from csworkbench.core.tasks import prune_used_form_tokens
 
     assert prune_used_form_tokens() == 1
     assert list(UsedFormToken.objects.values_list("pk", flat=True)) == [recent.pk]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.tokens import create_api_token
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import METRIC_FIELDS, DailyMetric
 from tests.factories import AccountFactory
 

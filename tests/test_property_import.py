@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from accounts.importers import load_csv
 from accounts.models import Account, Contact
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import METRIC_FIELDS, DailyMetric
 from tests.factories import AccountFactory
 

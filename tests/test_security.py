@@ -134,7 +134,7 @@ def test_production_settings_are_the_secure_ones():
     assert values["AXES_ENABLED"] is True
     assert (values["AXES_FAILURE_LIMIT"], values["AXES_COOLOFF_MINUTES"]) == (5, 15)
     assert values["AXES_IP_FAILURE_LIMIT"] == 30
-    assert values["AXES_HANDLER"] == "csworkbench.lockout.PairAndAddressHandler"
+    assert values["AXES_HANDLER"] == "csworkbench.shell.lockout.PairAndAddressHandler"
 
 
 def test_the_loopback_switch_turns_off_only_the_https_redirect():
@@ -375,7 +375,7 @@ def test_a_successful_login_resets_the_count(client, alice_csm):
     ],
 )
 def test_the_throttle_reads_the_address_our_proxies_saw(rf, proxies, forwarded, expected):
-    from csworkbench.lockout import client_address
+    from csworkbench.shell.lockout import client_address
 
     request = rf.post("/login/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
     with override_settings(TRUSTED_PROXY_COUNT=proxies):

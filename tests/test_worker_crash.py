@@ -127,7 +127,7 @@ def worker_logged(log, text: str) -> bool:
 def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, tmp_path, maria_manager):
     from accounts.models import ImportJob
     from accounts.tasks import run_import
-    from csworkbench.models import AuditEvent
+    from csworkbench.core.models import AuditEvent
     from health.models import DailyMetric
 
     queue, env = crash_setup
@@ -182,7 +182,7 @@ def test_a_restarted_worker_resumes_a_killed_import_once_without_waiting_for_the
 
     from accounts.importers import start_import_job
     from accounts.models import ImportJob
-    from csworkbench.models import AuditEvent, OutboxTask
+    from csworkbench.core.models import AuditEvent, OutboxTask
     from health.models import DailyMetric
 
     queue, env = restart_setup

@@ -89,7 +89,7 @@ def hostile(alice_csm, maria_manager, ivan_interviewer):
         url=reverse("accounts:detail", args=[account.pk]),
         account=account,
     )
-    from csworkbench.models import record_audit
+    from csworkbench.core.models import record_audit
 
     record_audit(actor=alice_csm, action="task.create", account=account, target=task.title, note=PAYLOAD)
     return {

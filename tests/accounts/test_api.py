@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tokens import authenticate_token, create_api_token, revoke_api_token
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import DailyMetric
 from tests.factories import AccountFactory
 from tests.health_factories import DailyMetricFactory

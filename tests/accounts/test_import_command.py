@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import SignalEvent
 from tests.factories import AccountFactory
 

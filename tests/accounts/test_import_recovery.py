@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import importers
 from accounts.importers import run_import_job
 from accounts.models import ImportJob
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import DailyMetric
 from tests.factories import AccountFactory
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.importers import run_import_job
 from accounts.models import ImportJob
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import DailyMetric
 from tests.factories import AccountFactory, UserFactory
 

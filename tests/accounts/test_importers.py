@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.demo import STORY_ACCOUNTS, seed_demo
 from accounts.importers import MAX_STORED_ERRORS, load_csv
 from accounts.models import Account, Contact, MrrMovement, Touchpoint
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import METRIC_FIELDS, DailyMetric, SignalEvent
 from tests.conftest import needs
 from tests.factories import AccountFactory, ContactFactory

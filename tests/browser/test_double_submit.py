@@ -1,5 +1,5 @@
 """A second click sends nothing more: the buttons disable themselves (static/js/app.js), and the form's
-one-time token makes the server write once whatever reaches it (csworkbench.idempotency)."""
+one-time token makes the server write once whatever reaches it (csworkbench.core.idempotency)."""
 
 import re
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.demo import ensure_published_model
 from health.models import HealthOverride
 from health.scoring import recompute_health

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Account
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health import services
 from health.models import HealthModel, HealthOverride, HealthSnapshot
 from tests.factories import AccountFactory

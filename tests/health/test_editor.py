@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health import editor
 from health.defaults import create_default_model
 from health.models import HealthDimension, HealthMeasure, HealthModel, HealthSnapshot

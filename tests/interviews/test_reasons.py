@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from interviews import services
 from interviews.models import ReasonCategory, SubReason
 from tests.form_tokens import with_token

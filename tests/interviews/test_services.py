@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import AccountStatus
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import EventKind, SignalEvent
 from interviews import services
 from interviews.models import ExitInterview, InterviewStatus

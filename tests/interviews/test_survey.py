@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from interviews import services
 from interviews.models import ExitInterview, InterviewChannel, SurveyInvitation
 from playbooks.models import Delivery

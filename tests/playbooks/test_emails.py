@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Touchpoint
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import DailyMetric
 from playbooks.emails import (
     primary_contact,

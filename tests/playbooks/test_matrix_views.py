@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from playbooks.models import EmailTemplate, MatrixRow, Playbook
 from tests.form_tokens import with_token
 from tests.playbooks.factories import PlaybookFactory, PlaybookStepFactory

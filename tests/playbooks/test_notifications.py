@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from playbooks import tasks
 from playbooks.emails import send_customer_email
 from playbooks.models import Delivery, EmailTemplate, Notification, Team, WebhookChannel

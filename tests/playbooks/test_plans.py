@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import RiskLevel
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from playbooks import plans
 from playbooks.business_time import SlaUnit, due_at
 from playbooks.models import (

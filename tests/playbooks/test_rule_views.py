@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import HealthSnapshot
 from playbooks.models import EmailTemplate, Playbook, Rule, RuleFiring, Task
 from tests.factories import AccountFactory

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Tag
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from health.models import SignalEvent
 from playbooks.models import (
     Channel,

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from playbooks import queue, services
 from playbooks.models import (
     Delivery,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from csworkbench.models import AuditEvent
+from csworkbench.core.models import AuditEvent
 from playbooks import queue
 from playbooks.models import Priority, TaskStatus
 from tests.factories import AccountFactory, UserFactory

@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from celery import current_app as app
 from celery import signature as as_signature
 from celery.canvas import Signature
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-
-from csworkbench.celery import app
 
 from .models import OutboxTask
 

@@ -1,4 +1,5 @@
-"""Small display helpers shared by the queue pages; they format, they never query.
+"""Small display helpers shared by every room's pages; they format, they never query. The health
+badges are health's own library (`{% load health_tags %}`).
 
 `options` and `pk_url` exist for pages that repeat the same form on every row: they do once per
 page what the template language would redo on every row (render the choices of a select,
@@ -12,32 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
-from health.explain import alert_words, delta_badge, tier_badge
-from health.models import AlertKind
-
 register = template.Library()
-
-
-@register.filter(name="tier_badge")
-def tier_badge_filter(tier: str):
-    return tier_badge(tier)
-
-
-@register.filter(name="delta_badge")
-def delta_badge_filter(delta: int | None):
-    return delta_badge(delta, with_period=True)
-
-
-@register.filter
-def alert_label(alert) -> str:
-    if alert is None:
-        return ""
-    return AlertKind(alert.kind).label if alert.kind in AlertKind.values else alert.kind
-
-
-@register.filter
-def alert_sentence(alert) -> str:
-    return alert_words(alert.kind, alert.evidence) if alert is not None else ""
 
 
 @register.simple_tag
@@ -93,9 +69,9 @@ def pk_url(context, name: str, pk: int) -> str:
 
 @register.simple_tag(takes_context=True)
 def form_token(context):
-    """The hidden one-time token of a form that sends or creates (csworkbench.idempotency):
+    """The hidden one-time token of a form that sends or creates (csworkbench.core.idempotency):
     a fresh one every time it is rendered, so a re-rendered form can be sent again."""
-    from csworkbench.idempotency import FIELD, new_form_token
+    from csworkbench.core.idempotency import FIELD, new_form_token
 
     return format_html(
         '<input type="hidden" name="{}" value="{}">', FIELD, new_form_token(context["request"].user)

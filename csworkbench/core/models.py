@@ -47,7 +47,7 @@ def record_audit(*, actor, action: str, account=None, target: str = "", **detail
 
 
 class UsedFormToken(models.Model):
-    """A form token that has been sent once (csworkbench.idempotency).
+    """A form token that has been sent once (csworkbench.core.idempotency).
 
     The unique key is the guarantee: a second sending of the same form, however close behind the
     first, cannot insert the row again, so it writes nothing. Rows older than the tokens' lifetime
@@ -77,7 +77,7 @@ class UsedFormToken(models.Model):
 class OutboxTask(models.Model):
     """A Celery task to send, written in the same transaction as the work it follows, so that a
     broker outage loses nothing: the row is deleted once the broker has taken the task, and
-    `csworkbench.outbox.send_pending` sends whatever is left (see docs/operations.md)."""
+    `csworkbench.core.outbox.send_pending` sends whatever is left (see docs/operations.md)."""
 
     created_at = models.DateTimeField(_("queued"), default=timezone.now)
     # At most one waiting row per key ("import:42"): pressing a button again does not queue twice.

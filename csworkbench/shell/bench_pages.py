@@ -23,7 +23,7 @@ from django.urls import include, path
 from django.utils import timezone
 
 from accounts.models import Account, MrrMovement
-from accounts.roles import Role
+from csworkbench.core.roles import Role
 
 CSMS = 20
 PASSWORD = "bench-password-not-secret"  # noqa: S105 -- a local benchmark dataset, never deployed
@@ -322,7 +322,10 @@ def bench_pages(today, requests: int) -> list[PageFigure]:
     User = get_user_model()
     figures = []
     with override_settings(
-        ROOT_URLCONF="csworkbench.bench_pages", ALLOWED_HOSTS=["*"], SECURE_SSL_REDIRECT=False, DEBUG=False
+        ROOT_URLCONF="csworkbench.shell.bench_pages",
+        ALLOWED_HOSTS=["*"],
+        SECURE_SSL_REDIRECT=False,
+        DEBUG=False,
     ):
         clients: dict[str, Client] = {}
         for label, url, username in pages(today):

@@ -115,7 +115,7 @@ class Command(BaseCommand):
     def prepare(self, accounts: int, days: int, today, rebuild: bool) -> None:
         """Build the dataset if it is missing, incomplete or a rebuild is asked for; then the page
         data (users, tasks, interviews, plans, snapshot history) if it is missing."""
-        from csworkbench import bench_pages
+        from csworkbench.shell import bench_pages
 
         complete = Account.objects.count() == accounts and DailyMetric.objects.exists()
         built = False
@@ -155,7 +155,7 @@ class Command(BaseCommand):
             )
 
     def bench_pages(self, accounts: int, today, requests: int) -> list:
-        from csworkbench import bench_pages
+        from csworkbench.shell import bench_pages
 
         self.say(f"Pages at {accounts:,} accounts: {requests} timed requests each …")
         figures = bench_pages.bench_pages(today, requests)

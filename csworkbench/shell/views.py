@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts.roles import home_url_for, roles_of
+from csworkbench.core.roles import home_url_for, roles_of
 
 
 @require_GET
@@ -32,7 +32,7 @@ def _database_status() -> str:
 
 
 def _checks() -> dict:
-    from csworkbench.outbox import broker_status, pending_summary
+    from csworkbench.core.outbox import broker_status, pending_summary
 
     checks = {"database": _database_status(), "broker": broker_status()}
     if checks["database"] == "ok":

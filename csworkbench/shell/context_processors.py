@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import Role, roles_of
+from csworkbench.core.roles import Role, roles_of
 
 
 def navigation(request: HttpRequest) -> dict:

@@ -15,12 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from accounts.roles import Role, role_required
-from csworkbench.widgets import IsoDateInput
-
-from .audit import action_label, describe
-from .csv_response import csv_download, neutralise
-from .models import AuditEvent
+from csworkbench.core.audit import action_label, describe
+from csworkbench.core.csv_response import csv_download, neutralise
+from csworkbench.core.models import AuditEvent
+from csworkbench.core.roles import Role, role_required
+from csworkbench.core.widgets import IsoDateInput
 
 AUDIT_ROLES = (Role.MANAGER, Role.ADMIN)
 PAGE_SIZE = 50

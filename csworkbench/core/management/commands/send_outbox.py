@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from csworkbench.outbox import broker_status, pending_summary, send_pending
+from csworkbench.core.outbox import broker_status, pending_summary, send_pending
 
 
 class Command(BaseCommand):

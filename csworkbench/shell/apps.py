@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ShellConfig(AppConfig):
+    """The project shell: the pages and jobs that compose the rooms below (the account page,
+    the nightly pipeline, the audit page, the bench). It has no tables."""
+
+    name = "csworkbench.shell"
+    label = "shell"
