@@ -107,7 +107,7 @@ class Account(models.Model):
         blank=True,
         related_name="owned_accounts",
         # Only active CSMs own accounts: forms (the admin) refuse anyone else; the importer checks
-        # the same (accounts.importers.owner_parser).
+        # the same (the importer's owner_parser).
         limit_choices_to={"groups__name": "csm", "is_active": True},
     )
     value_tier = models.CharField(_("value tier"), max_length=1, choices=ValueTier.choices)
@@ -371,7 +371,7 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     # Which run of the job this is: a worker claims attempt N only while the job is at N - 1, and
-    # commits its load only while the job is still at N (see accounts.importers.run_import_job).
+    # commits its load only while the job is still at N (see the importer's run_import_job).
     attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     worker = models.CharField(_("worker"), max_length=200, blank=True)
     language = models.CharField(_("language"), max_length=16, blank=True)

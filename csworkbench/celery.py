@@ -20,8 +20,8 @@ def recover_on_worker_start(**kwargs) -> None:
 
     log = logging.getLogger("csworkbench.celery")
     try:
-        from accounts.importers import requeue_interrupted_jobs
         from csworkbench.core.outbox import send_pending
+        from ingest.jobs import requeue_interrupted_jobs
 
         requeued = requeue_interrupted_jobs(at_once=True)
         sent = send_pending()

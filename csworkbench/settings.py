@@ -57,13 +57,15 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
-    # The rooms, bottom to top (docs/development.md): the kernel, the domain, the shell.
+    # The rooms, bottom to top (docs/development.md): the kernel, the domain, the shell, the demo.
     "csworkbench.core",
     "accounts",
     "health",
+    "ingest",
     "interviews",
     "playbooks",
     "csworkbench.shell",
+    "csworkbench.demo",
 ]
 
 MIDDLEWARE = [
@@ -238,7 +240,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 # Redis redelivers the task of a worker that died after this many seconds (kombu's default, an
-# hour); a restarted worker re-queues its interrupted imports at once (accounts.importers).
+# hour); a restarted worker re-queues its interrupted imports at once (ingest.jobs).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "max_retries": 1,
@@ -260,7 +262,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-deliveries": {"task": "playbooks.tasks.requeue_stuck_deliveries", "schedule": 1800.0},
     # Tasks written to the outbox while the broker was down go once it is back.
     "send-outbox": {"task": "csworkbench.tasks.send_outbox", "schedule": 60.0},
-    # Imports whose worker died mid-way are queued again (a restarted worker does it at once).
+    # Imports whose worker died mid-way are queued again (a restarted worker does it at once);
+    # the task is ingest.tasks.requeue_interrupted_imports, which keeps the name it had in accounts.
     "requeue-interrupted-imports": {"task": "accounts.tasks.requeue_interrupted_imports", "schedule": 300.0},
     # Used one-time form tokens are kept as long as a token lives (csworkbench.core.idempotency).
     "prune-used-form-tokens": {"task": "csworkbench.tasks.prune_used_form_tokens", "schedule": 3600.0},

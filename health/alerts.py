@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.models import Contact, Touchpoint
 
 from .models import Alert, AlertKind, EventKind, SignalEvent
-from .scoring import Prepared, _mean, prepare, published_model
+from .score_inputs import Prepared, prepare
+from .scoring import _mean, published_model
 
 # Words customers use when they are about to leave, in English and Chinese (both scripts).
 RISK_WORDS = (

@@ -1,5 +1,10 @@
 """DESIGN.md's default health model, as data: the data migration ships it as version 1."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import HealthModel
+
 DEFAULT_DIMENSIONS = [
     (
         "usage",
@@ -51,4 +56,18 @@ def create_default_model(HealthModel, HealthDimension, HealthMeasure, *, version
             HealthMeasure(dimension=dimension, key=m_key, bands=bands, interpolation=interp, position=i)
             for i, (m_key, bands, interp) in enumerate(measures)
         )
+    return model
+
+
+def ensure_published_model() -> "HealthModel":
+    """The published health model; DESIGN.md's defaults when there is none (the data migration
+    ships them, but a flushed test database or a hand-cleaned one may have lost them)."""
+    from django.db.models import Max
+
+    from .models import HealthDimension, HealthMeasure, HealthModel, ModelStatus
+
+    model = HealthModel.objects.filter(status=ModelStatus.PUBLISHED).first()
+    if model is None:
+        version = (HealthModel.objects.aggregate(latest=Max("version"))["latest"] or 0) + 1
+        model = create_default_model(HealthModel, HealthDimension, HealthMeasure, version=version)
     return model

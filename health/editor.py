@@ -25,7 +25,7 @@ from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role
 
 from .models import HealthDimension, HealthMeasure, HealthModel, Interpolation, ModelStatus, Tier
-from .scoring import compute_scores
+from .recompute import compute_scores
 from .tasks import nightly_health_run
 
 EDITOR_ROLES = (Role.MANAGER, Role.ADMIN)

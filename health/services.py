@@ -12,7 +12,7 @@ from accounts.models import Account
 from csworkbench.core.models import record_audit
 
 from .models import HealthOverride
-from .scoring import recompute_health
+from .recompute import recompute_health
 
 OVERRIDE_MAX_DAYS = 90
 REASON_MAX_LENGTH = 1000

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role
 
-from . import metrics
-from .metrics import Period
 from .models import ActionItem, ActionStatus, ExitInterview, ReasonCategory
+from .periods import Period, parse_period, period_for
+from .reasons import ReasonReport, in_span, reasons_by_period, reported_interviews
 
 RAISE_ROLES = (Role.MANAGER, Role.ADMIN, Role.CSM, Role.INTERVIEWER)
 EDITABLE_FIELDS = ("title", "description", "team", "owner", "status", "due_on", "category")
@@ -64,7 +64,7 @@ def raise_action_item(
     An item from an interview takes the interview's main reason unless told otherwise."""
     if not may_raise(user):
         raise PermissionDenied(_("Only managers, admins, CSMs and interviewers raise action items."))
-    if interview is None and metrics.parse_period(review_period) is None:
+    if interview is None and parse_period(review_period) is None:
         raise ValidationError(
             _("An action item comes from an exit interview or a churn review."), code="no_source"
         )
@@ -129,19 +129,19 @@ def update_action_item(*, item: ActionItem, user: Any, **changes: Any) -> Action
 def raised_period(item: ActionItem) -> Period:
     """The period an item was raised for: its review's, else the month its interview's account
     churned, else the month it was created."""
-    review = metrics.parse_period(item.review_period)
+    review = parse_period(item.review_period)
     if review is not None:
         return review
     churned_on = None
     if item.interview is not None:
         churned_on = item.interview.churned_on or item.interview.account.churned_on
-    return metrics.period_for("month", churned_on or timezone.localdate(item.created_at))
+    return period_for("month", churned_on or timezone.localdate(item.created_at))
 
 
 def monthly_counts(start: date, end: date) -> dict[tuple[date, int], int]:
     """(month start, category id) → completed interviews. One GROUP BY."""
     grouped = (
-        metrics.in_span(metrics.reported_interviews(), start, end)
+        in_span(reported_interviews(), start, end)
         .annotate(month=Trunc("churn_date", "month", output_field=DateField()))
         .values("month", "primary_category_id")
         .annotate(count=Count("pk"))
@@ -158,7 +158,7 @@ def count_in(counts: dict, period: Period, category_id: int) -> int:
     total, month = 0, period.start
     while month < period.end:
         total += counts.get((month, category_id), 0)
-        month = metrics.period_for("month", month).end
+        month = period_for("month", month).end
     return total
 
 
@@ -173,9 +173,9 @@ class Effect:
         return self.raised.label
 
 
-def top_reasons(period: Period) -> tuple[list[dict], metrics.ReasonReport]:
+def top_reasons(period: Period) -> tuple[list[dict], ReasonReport]:
     """The period's reasons, most interviews first, with the previous period beside them."""
-    report = metrics.reasons_by_period([period.previous(), period])
+    report = reasons_by_period([period.previous(), period])
     rows = []
     for row in report.rows:
         before, now = row.cells

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from csworkbench.core import idempotency
 from csworkbench.core.roles import role_required
 
-from . import action_items, metrics
+from . import action_items
 from .action_forms import ActionItemForm
 from .models import ActionItem, ActionStatus, ExitInterview, ReasonCategory
+from .periods import parse_period
 from .report_views import interview_link
 
 
@@ -28,7 +29,7 @@ def _source(request: HttpRequest) -> tuple[ExitInterview | None, str]:
         interview = get_object_or_404(
             ExitInterview.objects.select_related("account", "primary_category"), pk=int(data["interview"])
         )
-    period = metrics.parse_period(data.get("period"))
+    period = parse_period(data.get("period"))
     return interview, period.key if period and interview is None else ""
 
 
@@ -69,11 +70,11 @@ def action_create(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "interview": interview,
-        "period": metrics.parse_period(period),
+        "period": parse_period(period),
         "source_query": f"interview={interview.pk}" if interview else f"period={period}",
         "back_url": _back(request, interview, period),
     }
-    return render(request, "reports/action_form.html", context, status=422 if form.errors else 200)
+    return render(request, "interviews/reports/action_form.html", context, status=422 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,7 +89,7 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Action item saved."))
         return redirect("reports:actions")
     context = {"form": form, "item": item, "back_url": reverse("reports:actions")}
-    return render(request, "reports/action_form.html", context, status=422 if form.errors else 200)
+    return render(request, "interviews/reports/action_form.html", context, status=422 if form.errors else 200)
 
 
 @require_GET
@@ -103,6 +104,6 @@ def action_list(request: HttpRequest) -> HttpResponse:
     filters = [("open", _("Open and under way")), *ActionStatus.choices, ("all", _("All"))]
     return render(
         request,
-        "reports/actions.html",
+        "interviews/reports/actions.html",
         {"items": items, "status": status, "filters": filters},
     )

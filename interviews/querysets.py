@@ -28,6 +28,13 @@ def open_cancellation_intent(today: date | None = None) -> Exists:
     return Exists(open_cancellation_intents(today).filter(account=OuterRef("pk")))
 
 
+def interviewer_scope(user: Any) -> Q:
+    """Beyond the churned accounts, an interviewer reads the active ones that are churning (an
+    open cancellation intent) and those they interviewed (an account won back keeps its
+    interview); registered as accounts' interviewer scope (`Account.objects.visible_to`)."""
+    return Q(status=AccountStatus.ACTIVE) & open_cancellation_intent() | Q(exit_interview__interviewer=user)
+
+
 def interviewable_accounts(today: date | None = None) -> QuerySet[Account]:
     """Churned accounts, and active ones that are churning: cancellation intent still open."""
     return Account.objects.filter(

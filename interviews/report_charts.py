@@ -1,8 +1,9 @@
 """The report charts, drawn on the server as SVG, in the pattern of health/charts.py.
 
-Pure Python over numbers already computed by interviews.metrics: no queries. Every piece of text
-goes through `format_html`, numbers are formatted here. Each chart carries a <title> and a
-<desc> and sits beside a data table in the template, so nothing is only in the picture.
+Pure Python over numbers already computed by interviews.churn and interviews.reasons: no
+queries. Every piece of text goes through `format_html`, numbers are formatted here. Each chart
+carries a <title> and a <desc> and sits beside a data table in the template, so nothing is only
+in the picture.
 
 Benchmark bands come from DESIGN.md, each stated in the unit its source uses (annual or monthly)
 and converted to the chart's unit by compounding: a monthly rate m is 1 − (1 − m)^3 a quarter and

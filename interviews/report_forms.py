@@ -4,7 +4,8 @@ link that has gone stale still opens a report."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .metrics import CUTS, DEFAULT_CUT, DEFAULT_UNIT, UNITS, Span, parse_span
+from .periods import DEFAULT_UNIT, UNITS, Span, parse_span
+from .reasons import CUTS, DEFAULT_CUT
 
 AVOIDABLE_CHOICES = (("", _("Either")), ("yes", _("Avoidable")), ("no", _("Unavoidable")))
 

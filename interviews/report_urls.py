@@ -1,5 +1,7 @@
 from django.urls import path
 
+from health import backtest_views
+
 from . import action_views, report_views
 
 app_name = "reports"
@@ -9,8 +11,8 @@ urlpatterns = [
     path("csv/<slug:table>/", report_views.export_csv, name="csv"),
     path("interviews/", report_views.interviews, name="interviews"),
     path("churned/", report_views.churned, name="churned"),
-    path("backtest/", report_views.backtest_page, name="backtest"),
-    path("backtest/draft/", report_views.backtest_draft, name="backtest_draft"),
+    path("backtest/", backtest_views.backtest_page, name="backtest"),
+    path("backtest/draft/", backtest_views.backtest_draft, name="backtest_draft"),
     path("review/", report_views.review, name="review"),
     path("actions/", action_views.action_list, name="actions"),
     path("actions/new/", action_views.action_create, name="action_create"),

@@ -1,39 +1,47 @@
 """The reports: churn and revenue trends, reasons by period, the cuts, and the drill-down to the
 interviews behind any number. Managers, admins and CSMs; everyone else gets 403.
 
-Each page is a fixed handful of grouped queries (interviews.metrics), whatever the data size.
+Each page is a fixed handful of grouped queries (interviews.churn and interviews.reasons),
+whatever the data size.
 """
 
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_GET
 
+from csworkbench.core import data_version as versions
 from csworkbench.core.csv_response import csv_download, neutralise
 from csworkbench.core.roles import Role, role_required
-from health import editor as health_editor
 
-from . import backtest, metrics, report_charts
+from . import churn, report_charts
 from .action_items import review_context
-from .metrics import CUTS, Period, Span
 from .models import InterviewStatus
+from .periods import UNITS, Period, Span, axis_labels, parse_period, period_for, recent_periods
+from .reasons import (
+    CUTS,
+    Cell,
+    CutReport,
+    ReasonReport,
+    ReasonRow,
+    cut_labels,
+    drill_down,
+    reasons_by_cut,
+    reasons_by_period,
+)
 from .report_forms import DrillDownForm, ReportForm
 from .services import may_interview
 
@@ -45,16 +53,35 @@ REPORT_CACHE_SECONDS = 24 * 60 * 60
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
+# Every table a report reads (the drill-down and the review read live). Users are not counted
+# here: every login writes `last_login`, which would expire every report; the CSM cut's names
+# are fingerprinted instead (data_version(names=True)).
+REPORT_TABLES = (
+    "accounts_account",
+    "accounts_mrrmovement",
+    "health_healthmodel",
+    "health_healthsnapshot",
+    "interviews_exitinterview",
+    "interviews_exitinterview_secondary_categories",
+    "interviews_reasoncategory",
+    "interviews_subreason",
+)
+
+
+def data_version(tables: tuple[str, ...] = REPORT_TABLES, *, names: bool = True) -> str | None:
+    """The reports' data version (csworkbench.core.data_version over REPORT_TABLES)."""
+    return versions.data_version(tables, names=names)
+
 
 def _key(name: str, *parts: Any) -> str:
     return f"reports:{name}:{hashlib.sha256(repr((name, *parts)).encode()).hexdigest()}"
 
 
 def cached(name: str, compute: Callable[[], T], *parts: Any) -> T:
-    """`compute()`, kept in the cache under the reports' data version (metrics.data_version):
+    """`compute()`, kept in the cache under the reports' data version (data_version, above):
     any write to a table the reports read gives a new key. The language is part of the key
     because reports carry translated labels. Without a data version, computed each time."""
-    version = metrics.data_version()
+    version = data_version()
     if version is None:
         return compute()
     key = _key(name, version, get_language(), *parts)
@@ -67,69 +94,6 @@ def cached(name: str, compute: Callable[[], T], *parts: Any) -> T:
 
 def cached_report(unit: str, cut: str, today: date) -> "Report":
     return cached("report", lambda: build_report(unit, cut, today), unit, cut, today)
-
-
-# The backtest reads one snapshot per account and horizon and fits a regression: seconds at
-# tens of thousands of accounts. No request waits for it once it has been computed for the day:
-# a request finding the result of an older data version gets that one at once (the page says
-# when it was computed) and a Celery task computes the new one; the nightly run computes it
-# right after the day's scores and rules (interviews.tasks.refresh_backtest).
-BACKTEST_REFRESH_LOCK_SECONDS = 15 * 60
-
-
-def _backtest_key(today: date, version: str) -> str:
-    return _key("backtest", version, today)
-
-
-def _latest_backtest_key(today: date) -> str:
-    """The last result computed for `today`, whatever the data version it was computed from."""
-    return _key("backtest-latest", today)
-
-
-def refresh_backtest(today: date) -> backtest.Backtest:
-    """Compute the backtest for `today` and keep it as the current and the latest result."""
-    version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
-    result = backtest.run_backtest(today)
-    if version is not None:
-        cache.set_many(
-            {_backtest_key(today, version): result, _latest_backtest_key(today): result}, REPORT_CACHE_SECONDS
-        )
-        cache.delete(_key("backtest-refreshing", today))
-    return result
-
-
-def cached_backtest(today: date) -> backtest.Backtest:
-    """The backtest for `today`: the current result; else the latest one (today's, or yesterday's
-    until the nightly run has computed today's) while a task computes the current one; else (a
-    new installation, an emptied cache) computed here."""
-    version = metrics.data_version(metrics.BACKTEST_TABLES, names=False)
-    if version is None:
-        return backtest.run_backtest(today)
-    key, latest, yesterday = (
-        _backtest_key(today, version),
-        _latest_backtest_key(today),
-        _latest_backtest_key(today - timedelta(days=1)),
-    )
-    found = cache.get_many([key, latest, yesterday])
-    if key in found:
-        return found[key]
-    stale = found.get(latest) or found.get(yesterday)
-    if stale is None:
-        return refresh_backtest(today)
-    if cache.add(_key("backtest-refreshing", today), 1, BACKTEST_REFRESH_LOCK_SECONDS):
-        transaction.on_commit(lambda: _queue_backtest(today))
-    stale.refreshing = True
-    return stale
-
-
-def _queue_backtest(today: date) -> None:
-    from .tasks import refresh_backtest as task
-
-    try:
-        task.delay(today.isoformat())
-    except Exception:  # the broker is down: the page still shows the last result
-        logger.exception("could not queue the backtest refresh")
-        cache.delete(_key("backtest-refreshing", today))
 
 
 def drill_url(**params: Any) -> str:
@@ -150,15 +114,15 @@ class Report:
     today: date
     periods: list[Period]
     span: Span
-    logo: list[metrics.LogoChurn]
-    revenue: list[metrics.Revenue]
-    reasons: metrics.ReasonReport
-    cuts: metrics.CutReport
+    logo: list[churn.LogoChurn]
+    revenue: list[churn.Revenue]
+    reasons: ReasonReport
+    cuts: CutReport
 
 
 def build_report(unit: str, cut: str, today: date) -> Report:
-    periods = metrics.recent_periods(unit, today)
-    reasons = metrics.reasons_by_period(periods)
+    periods = recent_periods(unit, today)
+    reasons = reasons_by_period(periods)
     span = Span(periods[0], periods[-1])
     return Report(
         unit=unit,
@@ -166,10 +130,10 @@ def build_report(unit: str, cut: str, today: date) -> Report:
         today=today,
         periods=periods,
         span=span,
-        logo=metrics.logo_churn(periods),
-        revenue=metrics.revenue(periods),
+        logo=churn.logo_churn(periods),
+        revenue=churn.revenue(periods),
         reasons=reasons,
-        cuts=metrics.reasons_by_cut(cut, span, [row.category for row in reasons.rows]),
+        cuts=reasons_by_cut(cut, span, [row.category for row in reasons.rows]),
     )
 
 
@@ -178,7 +142,7 @@ def _page_url(unit: str, cut: str) -> str:
 
 
 def chart_context(report: Report) -> dict:
-    labels = metrics.axis_labels(report.periods)
+    labels = axis_labels(report.periods)
     bands = report_charts.bands_for(report.unit)
     period_links = [drill_url(period=p.key) for p in report.periods]
     churned_links = [churned_url(p) for p in report.periods]
@@ -251,7 +215,7 @@ def table_rows(report: Report) -> dict:
             "active": row.active_at_start,
             "lost": row.lost,
             "joined": row.joined,
-            "rate": metrics.percent(row.rate),
+            "rate": churn.percent(row.rate),
             "href": churned_url(row.period),
         }
         for row in report.logo
@@ -260,14 +224,14 @@ def table_rows(report: Report) -> dict:
         {
             "period": row.period,
             "row": row,
-            "gross": metrics.percent(row.gross_churn),
-            "net": metrics.percent(row.net_churn),
-            "nrr": metrics.percent(row.nrr),
+            "gross": churn.percent(row.gross_churn),
+            "net": churn.percent(row.net_churn),
+            "nrr": churn.percent(row.nrr),
         }
         for row in report.revenue
     ]
 
-    def reason_row(row: metrics.ReasonRow) -> dict:
+    def reason_row(row: ReasonRow) -> dict:
         judged = "yes" if row.avoidable else "no"
         return {
             "category": row.category,
@@ -279,8 +243,8 @@ def table_rows(report: Report) -> dict:
             "total_href": drill_url(category=row.category.key, avoidable=judged, period=report.span.key),
         }
 
-    def total_row(cells: list[metrics.Cell], avoidable: str) -> dict:
-        total = metrics.Cell()
+    def total_row(cells: list[Cell], avoidable: str) -> dict:
+        total = Cell()
         for cell in cells:
             total.add(cell.count, cell.mrr)
         return {
@@ -328,7 +292,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "report": report,
         "units": [
             {"key": key, "label": label, "current": key == report.unit, "url": _page_url(key, report.cut)}
-            for key, label in metrics.UNITS.items()
+            for key, label in UNITS.items()
         ],
         "cuts": [
             {"key": key, "label": cut.label, "current": key == report.cut, "url": _page_url(report.unit, key)}
@@ -338,7 +302,7 @@ def index(request: HttpRequest) -> HttpResponse:
         **chart_context(report),
         **table_rows(report),
     }
-    template = "reports/index.html"
+    template = "interviews/reports/index.html"
     if request.htmx and request.htmx.target == "cut-section":
         template += "#cut_section"
     elif request.htmx:
@@ -347,7 +311,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_rows(report: Report, table: str):
-    percent = metrics.percent
+    percent = churn.percent
     if table == "logo":
         yield [_("Period"), _("Active at start"), _("Lost"), _("Joined during the period"), _("Logo churn")]
         for row in report.logo:
@@ -437,10 +401,13 @@ def interviews(request: HttpRequest) -> HttpResponse:
     form = DrillDownForm(request.GET)
     if not form.is_valid():
         return render(
-            request, "reports/interviews.html", {"form": form, "rows": [], "invalid": True}, status=400
+            request,
+            "interviews/reports/interviews.html",
+            {"form": form, "rows": [], "invalid": True},
+            status=400,
         )
     filters = form.filters()
-    found = metrics.drill_down(**filters)
+    found = drill_down(**filters)
     if request.GET.get("format") == "csv":
         return _drill_csv(found)
     page = Paginator(found, DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -449,7 +416,7 @@ def interviews(request: HttpRequest) -> HttpResponse:
     cut = CUTS.get(filters["cut"])
     value_label = None
     if cut is not None and filters["value"] is not None:
-        value_label = metrics.cut_labels(cut.key, [filters["value"]]).get(filters["value"], filters["value"])
+        value_label = cut_labels(cut.key, [filters["value"]]).get(filters["value"], filters["value"])
     context = {
         "form": form,
         "filters": filters,
@@ -461,7 +428,7 @@ def interviews(request: HttpRequest) -> HttpResponse:
         "csv_url": f"{request.path}?{urlencode({**others, 'format': 'csv'})}",
         "back_url": reverse("reports:index"),
     }
-    return render(request, "reports/interviews.html", context)
+    return render(request, "interviews/reports/interviews.html", context)
 
 
 @require_GET
@@ -471,10 +438,10 @@ def churned(request: HttpRequest) -> HttpResponse:
     none yet, a way to start one (for those who may hold it)."""
     form = DrillDownForm(request.GET)
     if not form.is_valid():
-        return render(request, "reports/churned.html", {"form": form, "invalid": True}, status=400)
-    this_month = metrics.period_for("month", timezone.localdate())
+        return render(request, "interviews/reports/churned.html", {"form": form, "invalid": True}, status=400)
+    this_month = period_for("month", timezone.localdate())
     span = form.cleaned_data.get("period") or Span(this_month, this_month)
-    page = Paginator(metrics.churned_in(span), DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(churn.churned_in(span), DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
     neutral = may_interview(request.user)
     rows = []
     for account in page.object_list:
@@ -498,7 +465,7 @@ def churned(request: HttpRequest) -> HttpResponse:
         "back_url": reverse("reports:index"),
         "interviews_url": drill_url(period=span.key),
     }
-    return render(request, "reports/churned.html", context)
+    return render(request, "interviews/reports/churned.html", context)
 
 
 def _drill_csv(found) -> HttpResponse:
@@ -533,57 +500,14 @@ def _drill_csv(found) -> HttpResponse:
     return csv_download(rows(), filename="churn-interviews.csv")
 
 
-# --- health-model backtest ----------------------------------------------------------------------
-
-BACKTEST_ROLES = (Role.MANAGER, Role.ADMIN)
-
-
-@require_GET
-@role_required(*BACKTEST_ROLES)
-def backtest_page(request: HttpRequest) -> HttpResponse:
-    result = cached_backtest(timezone.localdate())
-    if request.GET.get("format") == "csv":
-        return _backtest_csv(result)
-    return render(
-        request,
-        "reports/backtest.html",
-        {
-            "result": result,
-            "suggestion": result.suggestion,
-            "min_churned": backtest.MIN_CHURNED,
-            "fit_horizon": backtest.FIT_HORIZON,
-            "draft": health_editor.current_draft(),
-        },
-    )
-
-
-@require_POST
-@role_required(*BACKTEST_ROLES)
-def backtest_draft(request: HttpRequest) -> HttpResponse:
-    """Create a draft health model with the suggested weights, then open its preview."""
-    result = cached_backtest(timezone.localdate())
-    try:
-        draft = backtest.create_suggested_draft(user=request.user, suggestion=result.suggestion)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("reports:backtest")
-    messages.success(
-        request,
-        _("Draft version %(version)s holds the suggested weights: preview it, then publish or discard it.")
-        % {"version": draft.version},
-    )
-    url = reverse("health_models:preview", args=[draft.version])
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 # --- churn review -------------------------------------------------------------------------------
 
 
 def review_period(request: HttpRequest) -> Period:
     """`?period=2026-10` (any unit); the last complete month by default."""
-    period = metrics.parse_period(request.GET.get("period"))
+    period = parse_period(request.GET.get("period"))
     if period is None:
-        period = metrics.period_for("month", timezone.localdate()).previous()
+        period = period_for("month", timezone.localdate()).previous()
     return period
 
 
@@ -596,7 +520,7 @@ def review(request: HttpRequest) -> HttpResponse:
         return _review_csv(context)
     context["page_url"] = reverse("reports:review")
     context["csv_url"] = f"{reverse('reports:review')}?period={period.key}&format=csv"
-    return render(request, "reports/review.html", context)
+    return render(request, "interviews/reports/review.html", context)
 
 
 def _review_csv(context: dict) -> HttpResponse:
@@ -625,25 +549,3 @@ def _review_csv(context: dict) -> HttpResponse:
             ]
 
     return csv_download(rows(), filename=f"churn-review-{period.key}.csv")
-
-
-def _backtest_csv(result: backtest.Backtest) -> HttpResponse:
-    """The backtest's tables in one long file: section, horizon, label, churned, retained, value."""
-
-    def rows():
-        yield [_("Table"), _("Days before churn"), _("Label"), _("Churned"), _("Retained"), _("Value")]
-        for h in result.horizons:
-            yield [_("AUC"), h.days, "", h.churned, h.retained, "" if h.auc is None else f"{h.auc:.4f}"]
-            for b in h.bins:
-                yield [_("Score distribution"), h.days, b["label"], b["churned"], b["retained"], ""]
-            for t in h.tiers:
-                rate = "" if t.rate is None else f"{t.rate:.4f}"
-                yield [_("Churn rate"), h.days, t.label, t.churned, t.retained, rate]
-        for m in result.suggestion.measures:
-            coefficient = "" if m.coefficient is None else f"{m.coefficient:.6f}"
-            yield [_("Suggested weight"), backtest.FIT_HORIZON, m.label, "", coefficient, m.weight]
-
-    return csv_download(
-        ([neutralise(value) for value in row] for row in rows()),
-        filename=f"health-backtest-{result.today:%Y%m%d}.csv",
-    )

@@ -21,6 +21,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from csworkbench.core import outgoing
+from csworkbench.core.links import absolute_url
 from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role, is_manager
 
@@ -296,9 +298,6 @@ def send_survey(*, interview: ExitInterview, user: Any, email: str, language: st
     The stored delivery carries SURVEY_LINK_PLACEHOLDER, never a link: the deliveries page and
     the admin show what waits to go out, and a live link there could be answered by anyone who
     reads it. The link is minted when the email is sent (`survey_email_body`)."""
-    from playbooks.models import Channel, Delivery
-    from playbooks.notifications import enqueue
-
     with transaction.atomic():
         # The token made here is dropped unseen: until the email goes out, no link works.
         invitation, _unsent = invite_to_survey(interview=interview, user=user, email=email, language=language)
@@ -310,14 +309,9 @@ def send_survey(*, interview: ExitInterview, user: Any, email: str, language: st
             }
             subject = _("Five questions about your time with us")
             body = render_to_string("interviews/survey_email.txt", context)
-        delivery = Delivery.objects.create(
-            channel=Channel.EMAIL,
-            to=email,
-            subject=subject,
-            body=body,
-            payload={SURVEY_PAYLOAD_KEY: invitation.pk},
+        outgoing.queue_email(
+            to=email, subject=subject, body=body, payload={SURVEY_PAYLOAD_KEY: invitation.pk}
         )
-        enqueue([delivery.pk])
     return invitation
 
 
@@ -326,8 +320,6 @@ def mint_survey_link(*, invitation: SurveyInvitation) -> str:
     """A fresh one-time link for the invitation, as an absolute URL. Only its hash is stored,
     replacing the previous one, so any earlier link (an attempt that failed, a token made before
     the email went out) stops working."""
-    from playbooks.notifications import absolute_url
-
     token = secrets.token_urlsafe(32)
     SurveyInvitation.objects.filter(pk=invitation.pk).update(token_hash=_token_hash(token))
     invitation.token_hash = _token_hash(token)

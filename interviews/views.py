@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import get_account_for_user
 from accounts.models import Account
-from accounts.views import get_account_for_user
 from csworkbench.core import idempotency
 from csworkbench.core.roles import Role, role_required, sees_health_and_revenue
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts.access import get_account_for_change
 from accounts.models import Account
-from accounts.views import get_account_for_change
 from csworkbench.core import idempotency
 from csworkbench.core.roles import Role, role_required
 
@@ -67,7 +67,7 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
 
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    template = "notifications/inbox.html"
+    template = "playbooks/notifications/inbox.html"
     if request.htmx and not request.htmx.boosted:
         template += "#notification_list"
     return render(request, template, _inbox_context(request))
@@ -81,7 +81,7 @@ def read(request: HttpRequest, pk: int) -> HttpResponse:
     mark_read(user=request.user, notification=notification)
     if request.htmx:
         response = render(
-            request, "notifications/inbox.html#notification_row", {"notification": notification}
+            request, "playbooks/notifications/inbox.html#notification_row", {"notification": notification}
         )
         return trigger_client_event(response, "notifications-read")
     return redirect(_back(request, reverse("notifications:inbox")))
@@ -91,7 +91,9 @@ def read(request: HttpRequest, pk: int) -> HttpResponse:
 def read_all(request: HttpRequest) -> HttpResponse:
     count = mark_read(user=request.user)
     if request.htmx:
-        response = render(request, "notifications/inbox.html#notification_list", _inbox_context(request))
+        response = render(
+            request, "playbooks/notifications/inbox.html#notification_list", _inbox_context(request)
+        )
         return trigger_client_event(response, "notifications-read")
     if count:
         messages.success(request, _("All notifications marked read."))
@@ -115,7 +117,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     if status:
         rows = rows.filter(status=status)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "notifications/deliveries.html"
+    template = "playbooks/notifications/deliveries.html"
     if request.htmx and not request.htmx.boosted:
         template += "#delivery_list"
     return render(request, template, {"form": form, "page": page, "status": status})
@@ -135,7 +137,10 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
         delivery = visible_deliveries(request.user).get(pk=pk)
         context = {"delivery": delivery, "row_message": error or _("Sending again.")}
         return render(
-            request, "notifications/deliveries.html#delivery_row", context, status=422 if error else 200
+            request,
+            "playbooks/notifications/deliveries.html#delivery_row",
+            context,
+            status=422 if error else 200,
         )
     if error:
         messages.error(request, error)
@@ -151,7 +156,9 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*MANAGERS)
 def template_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "notifications/template_list.html", {"templates": EmailTemplate.objects.order_by("name")}
+        request,
+        "playbooks/notifications/template_list.html",
+        {"templates": EmailTemplate.objects.order_by("name")},
     )
 
 
@@ -186,7 +193,7 @@ def _template_page(
         body=form["body"].value() or "",
         account_id=request.POST.get("preview_account"),
     )
-    page = "notifications/template_form.html"
+    page = "playbooks/notifications/template_form.html"
     if request.htmx and status == 422:
         page += "#template_form"
     return render(request, page, {"form": form, "template": template, **preview}, status=status)
@@ -252,7 +259,7 @@ def template_preview(request: HttpRequest) -> HttpResponse:
             body=request.POST.get("body", ""),
             account_id=request.POST.get("preview_account"),
         )
-        return render(request, "notifications/template_form.html#template_preview", context)
+        return render(request, "playbooks/notifications/template_form.html#template_preview", context)
     # Without JavaScript the Preview button posts the whole form here: show the page again.
     template = EmailTemplate.objects.filter(pk=request.POST.get("template_pk") or None).first()
     return _template_page(request, form=EmailTemplateForm(request.POST, instance=template), template=template)
@@ -307,7 +314,11 @@ def compose(request: HttpRequest, account_pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Email to %(to)s queued.") % {"to": sent.to_address})
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-        page = "notifications/compose.html#email_draft" if request.htmx else "notifications/compose.html"
+        page = (
+            "playbooks/notifications/compose.html#email_draft"
+            if request.htmx
+            else "playbooks/notifications/compose.html"
+        )
         return render(request, page, _compose_context(request, account, form, picker), status=422)
 
     picker = TemplatePickForm(request.GET, account=account)
@@ -323,7 +334,7 @@ def compose(request: HttpRequest, account_pk: int) -> HttpResponse:
         initial["subject"] = task.title
     form = ComposeForm(initial=initial, account=account)
     picker = TemplatePickForm(initial={"template": template, "contact": contact}, account=account)
-    page = "notifications/compose.html"
+    page = "playbooks/notifications/compose.html"
     if request.htmx and not request.htmx.boosted:
         page += "#email_draft"
     return render(request, page, _compose_context(request, account, form, picker))

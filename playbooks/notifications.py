@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from csworkbench.core.links import absolute_url
 from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role
 
@@ -61,16 +62,6 @@ class DeliveryError(Exception):
     """One attempt to send failed; the message says why, in words a manager can act on."""
 
 
-def site_url() -> str:
-    return getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")
-
-
-def absolute_url(url: str) -> str:
-    if not url or url.startswith(("http://", "https://")):
-        return url
-    return f"{site_url()}/{url.lstrip('/')}"
-
-
 # While set, deliveries are written but not queued: the demo seeds a history of messages that
 # belong to its story, and nobody must be emailed for them.
 _outgoing_paused: contextvars.ContextVar[bool] = contextvars.ContextVar("outgoing_paused", default=False)
@@ -100,6 +91,16 @@ def enqueue(delivery_ids: Iterable[int]) -> None:
         return
     for delivery_id in delivery_ids:
         send_on_commit(deliver.si(delivery_id), key=f"delivery:{delivery_id}", robust_in_process=True)
+
+
+def queue_email(*, to: str, subject: str, body: str, payload: dict) -> Delivery:
+    """One email through the delivery queue (registered as csworkbench.core.outgoing's queue, for
+    the rooms below: interviews' survey invitations)."""
+    delivery = Delivery.objects.create(
+        channel=Channel.EMAIL, to=to, subject=subject, body=body, payload=payload
+    )
+    enqueue([delivery.pk])
+    return delivery
 
 
 def requeue_stuck_deliveries(*, older_than: timedelta = STUCK_AFTER, now: datetime | None = None) -> int:

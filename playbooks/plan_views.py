@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.access import get_account_for_change
 from accounts.models import AccountStatus
-from accounts.views import get_account_for_change
 from csworkbench.core import idempotency
 from csworkbench.core.roles import Role, has_role, role_required
 
@@ -80,7 +80,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 
 def _form_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
-    template = "plans/plan_form.html"
+    template = "playbooks/plans/plan_form.html"
     if request.htmx and not request.htmx.boosted:
         template += "#plan-form"
     return render(request, template, context, status=status)
@@ -263,7 +263,7 @@ def detail_context(request: HttpRequest, plan: RetentionPlan, *, flash: str = ""
 @role_required(*READER_ROLES)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for_user(request, pk)
-    template = "plans/plan_detail.html"
+    template = "playbooks/plans/plan_detail.html"
     if request.htmx and not request.htmx.boosted:
         template += "#plan"
     return render(request, template, detail_context(request, plan))
@@ -276,7 +276,7 @@ def _plan_response(
     if request.htmx:
         plan = _plan_for_user(request, plan.pk)
         context = detail_context(request, plan, flash=flash, error=error)
-        return render(request, "plans/plan_detail.html#plan", context, status=status)
+        return render(request, "playbooks/plans/plan_detail.html#plan", context, status=status)
     if error:
         messages.error(request, error)
     elif flash:
@@ -384,7 +384,7 @@ def approvals_context(request: HttpRequest, *, policy_form: ApprovalPolicyForm |
 @role_required(Role.MANAGER, Role.ADMIN)
 def approvals(request: HttpRequest) -> HttpResponse:
     """The manager's home: submitted plans, oldest first, with what is at stake; decide in the row."""
-    template = "plans/approvals.html"
+    template = "playbooks/plans/approvals.html"
     if request.htmx and not request.htmx.boosted:
         template += "#inbox"
     return render(request, template, approvals_context(request))
@@ -443,12 +443,12 @@ def _decision_response(
             row = _inbox(request.user).filter(pk=plan.pk).first()
             if row is not None:
                 context = {"plan": row, "decision_form": form, "can_decide": True, "now": timezone.now()}
-                return render(request, "plans/approvals.html#pending-row", context, status=status)
+                return render(request, "playbooks/plans/approvals.html#pending-row", context, status=status)
             error = plans.conflict_message(plan)
             status = CONFLICT
         # The row becomes a status line; the counts above the list are sent along, out of band.
         context = {"plan": plan, "flash": flash, "error": error, "oob": True, **approval_counts(request.user)}
-        return render(request, "plans/approvals.html#decided", context, status=status)
+        return render(request, "playbooks/plans/approvals.html#decided", context, status=status)
     if form is not None:
         error = "; ".join(" ".join(errs) for errs in form.errors.values())
     if error:
@@ -470,14 +470,21 @@ def approval_policy(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error)
     if form.errors:
         if request.htmx:
-            return render(request, "plans/approvals.html#limits", {"policy_form": form}, status=INVALID)
+            return render(
+                request, "playbooks/plans/approvals.html#limits", {"policy_form": form}, status=INVALID
+            )
         return render(
-            request, "plans/approvals.html", approvals_context(request, policy_form=form), status=INVALID
+            request,
+            "playbooks/plans/approvals.html",
+            approvals_context(request, policy_form=form),
+            status=INVALID,
         )
     flash = _("The approval limits are saved.")
     if request.htmx:
         fresh = ApprovalPolicyForm(instance=ApprovalPolicy.current())
-        return render(request, "plans/approvals.html#limits", {"policy_form": fresh, "policy_flash": flash})
+        return render(
+            request, "playbooks/plans/approvals.html#limits", {"policy_form": fresh, "policy_flash": flash}
+        )
     messages.success(request, flash)
     return redirect("playbooks:approvals")
 
@@ -503,4 +510,4 @@ def save_rate(request: HttpRequest) -> HttpResponse:
         ("by-offer", _("By offer"), _("Offer"), rates["offer"]),
         ("by-risk", _("By risk level"), _("Risk level"), rates["risk"]),
     ]
-    return render(request, "plans/save_rate.html", {"total": total, "sections": sections})
+    return render(request, "playbooks/plans/save_rate.html", {"total": total, "sections": sections})

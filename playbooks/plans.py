@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +29,6 @@ from .models import (
     OPEN_STATUSES,
     PLAN_TRANSITIONS,
     ApprovalPolicy,
-    NotificationKind,
     OfferKind,
     Outcome,
     PlanApproval,
@@ -44,6 +42,7 @@ from .models import (
     Task,
     TaskStatus,
 )
+from .plan_notices import notify_author, notify_managers
 from .querysets import managed_member_ids
 
 
@@ -367,7 +366,7 @@ def submit_plan(
             finish_run_if_done(plan.task.run_id, now=timezone.now())
     if needed == 0:
         return _approve(plan, actor=None, comment=_("Within the approval limits: approved on submission."))
-    _notify_managers(plan)
+    notify_managers(plan)
     return plan
 
 
@@ -389,7 +388,7 @@ def approve_plan(
         record_audit(
             actor=manager, action="plan.first_approval", account=current.account, target=str(current.pk)
         )
-        _notify_managers(current, exclude=[manager], second=True)
+        notify_managers(current, exclude=[manager], second=True)
         return current
     return _approve(current, actor=manager, comment=comment, expected_version=expected_version)
 
@@ -408,7 +407,7 @@ def _approve(
         decided_at=now,
     )
     tasks = _create_step_tasks(plan, now=now)
-    _notify_author(
+    notify_author(
         plan,
         title=_("Plan approved: %(account)s") % {"account": plan.account},
         body=(comment + "\n" if comment else "")
@@ -463,7 +462,7 @@ def request_changes(
         comment=comment,
         expected_version=expected_version,
     )
-    _notify_author(plan, title=_("Changes requested: %(account)s") % {"account": plan.account}, body=comment)
+    notify_author(plan, title=_("Changes requested: %(account)s") % {"account": plan.account}, body=comment)
     return plan
 
 
@@ -481,7 +480,7 @@ def reject_plan(*, plan: RetentionPlan, manager: Any, comment: str, expected_ver
         expected_version=expected_version,
         decided_at=timezone.now(),
     )
-    _notify_author(plan, title=_("Plan rejected: %(account)s") % {"account": plan.account}, body=comment)
+    notify_author(plan, title=_("Plan rejected: %(account)s") % {"account": plan.account}, body=comment)
     return plan
 
 
@@ -516,47 +515,6 @@ def close_plan(
         outcome=outcome,
         outcome_note=comment,
         closed_at=timezone.now(),
-    )
-
-
-# --- notifications -------------------------------------------------------------------------------
-
-
-def _plan_url(plan: RetentionPlan) -> str:
-    return reverse("plans:detail", args=[plan.pk])
-
-
-def _notify_author(plan: RetentionPlan, *, title: str, body: str = "") -> None:
-    from .notifications import notify
-
-    notify(
-        recipients=[plan.author],
-        kind=NotificationKind.PLAN,
-        title=title,
-        body=body,
-        url=_plan_url(plan),
-        account=plan.account,
-        email=True,
-    )
-
-
-def _notify_managers(plan: RetentionPlan, *, exclude: list | None = None, second: bool = False) -> None:
-    from .notifications import notify
-    from .services import TeamDirectory
-
-    excluded = {u.pk for u in exclude or []} | {plan.author_id}
-    managers = [m for m in TeamDirectory([plan.author_id]).managers(plan.author_id) if m.pk not in excluded]
-    if second:
-        title = _("A second approval is needed: %(account)s") % {"account": plan.account}
-    else:
-        title = _("Retention plan to approve: %(account)s") % {"account": plan.account}
-    notify(
-        recipients=managers,
-        kind=NotificationKind.PLAN,
-        title=title,
-        url=reverse("playbooks:approvals"),
-        account=plan.account,
-        email=True,
     )
 
 

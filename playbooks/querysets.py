@@ -5,8 +5,6 @@ from django.db.models import Exists, OuterRef, Q
 
 from csworkbench.core.roles import Role, roles_of
 
-OPEN = ("open", "snoozed")
-
 
 def managed_member_ids(user: Any) -> models.QuerySet | None:
     """The users whose work this manager oversees; None means every user.
@@ -67,7 +65,9 @@ class TaskQuerySet(models.QuerySet):
         return self.visible_to(user)
 
     def open(self) -> "TaskQuerySet":
-        return self.filter(status__in=OPEN)
+        from .models import OPEN_STATUSES  # the models module builds on this one
+
+        return self.filter(status__in=OPEN_STATUSES)
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from csworkbench.core import idempotency
 from csworkbench.core.roles import Role, role_required
 
-from . import rules
+from . import rule_words, rules
 from .models import Rule, RuleFiring
 from .rule_forms import RuleForm
 
@@ -44,15 +44,15 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     for rule in rule_rows:
-        rule.condition_text = rules.describe_condition(rule)
-        rule.actions_text = rules.describe_actions(rule)
+        rule.condition_text = rule_words.describe_condition(rule)
+        rule.actions_text = rule_words.describe_actions(rule)
     return render(request, "playbooks/rules/rule_list.html", {"rules": rule_rows, "recent_days": RECENT_DAYS})
 
 
 def form_context(form: RuleForm, rule: Rule | None = None, **extra: object) -> dict:
     context = {"form": form, "rule": rule, **extra}
     if rule is not None and rule.pk:
-        context["description"] = rules.describe_rule(rule)
+        context["description"] = rule_words.describe_rule(rule)
         context["firings"] = list(
             RuleFiring.objects.filter(rule=rule)
             .select_related("account__owner")
@@ -142,7 +142,12 @@ def rule_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
     template = "playbooks/rules/rule_dry_run.html"
     if request.htmx:
         template += "#dry-run"
-    context = {"rule": rule, "result": result, "description": rules.describe_rule(rule), "saved_rule": True}
+    context = {
+        "rule": rule,
+        "result": result,
+        "description": rule_words.describe_rule(rule),
+        "saved_rule": True,
+    }
     return render(request, template, context)
 
 
@@ -160,7 +165,7 @@ def rule_dry_run_form(request: HttpRequest) -> HttpResponse:
         return reswap(retarget(response, "#rule-form"), "outerHTML") if request.htmx else response
     draft = form.save(commit=False)
     result = rules.dry_run(draft, as_of=timezone.localdate())
-    context = {"result": result, "draft_description": rules.describe_rule(draft)}
+    context = {"result": result, "draft_description": rule_words.describe_rule(draft)}
     if request.htmx:
         return render(request, "playbooks/rules/rule_dry_run.html#dry-run", context)
     return render(request, FORM_TEMPLATE, form_context(form, saved_rule, **context))

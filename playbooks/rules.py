@@ -10,11 +10,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, FloatField, Prefetch, Q, QuerySet
+from django.db.models import Count, FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -22,11 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import RISK_RANK, Account, Industry, RiskLevel
-from accounts.querysets import LifecycleStage, lifecycle_bounds
+from accounts.models import Account
+from accounts.querysets import lifecycle_bounds
 from csworkbench.core.audit import changes_between
 from csworkbench.core.models import record_audit
-from health.models import Alert, AlertKind, EventKind, HealthSnapshot, MeasureKey, SignalEvent, Tier
+from health.models import Alert, HealthSnapshot, MeasureKey, SignalEvent, Tier
 
 from .business_time import SlaUnit, due_at
 from .models import (
@@ -34,9 +33,7 @@ from .models import (
     ConditionKind,
     NotificationKind,
     OwnerRole,
-    Playbook,
     PlaybookRun,
-    PlaybookStep,
     Priority,
     Rule,
     RuleFiring,
@@ -44,13 +41,15 @@ from .models import (
     StepKind,
     Task,
 )
+from .rule_words import describe_rule, label_of
 from .services import (
     PRIORITY_FOR_RISK,
     Responses,
     TeamDirectory,
     add_tag,
-    build_run_tasks,
     notify_assignees,
+    raise_risk_level,
+    start_playbooks,
 )
 
 logger = logging.getLogger(__name__)
@@ -213,7 +212,7 @@ def dry_run(rule: Rule, *, as_of: date) -> DryRun:
             owner=(account.owner.get_full_name() or account.owner.get_username()) if account.owner else "",
             score=account.health_score,
             tier=account.health_tier,
-            tier_label=_label(Tier, account.health_tier) if account.health_tier else "",
+            tier_label=label_of(Tier, account.health_tier) if account.health_tier else "",
         )
         for account in eligible.select_related("owner").order_by("name", "pk")[:DRY_RUN_LIMIT]
     ]
@@ -284,19 +283,28 @@ def fire_rule(
 def _run_actions(rule: Rule, fired: list[Account], *, as_of: date, now: datetime) -> dict[str, int]:
     ids = [account.pk for account in fired]
     directory = TeamDirectory({account.owner_id for account in fired})
-    raised = _raise_risk(rule, fired, now=now) if rule.set_risk_level else 0
+    raised = (
+        raise_risk_level(accounts=fired, level=rule.set_risk_level, now=now) if rule.set_risk_level else 0
+    )
     if rule.add_tag:
         add_tag(account_ids=ids, name=rule.add_tag)
     responses = Responses()
     tasks = (
         _rule_tasks(rule, fired, directory=directory, responses=responses, now=now) if rule.task_title else []
     )
-    runs, run_tasks = (
-        _start_runs(rule, fired, directory=directory, responses=responses, now=now)
-        if rule.start_playbook_id
-        else (0, [])
-    )
-    Task.objects.bulk_create(tasks + run_tasks)
+    Task.objects.bulk_create(tasks)
+    runs, run_tasks = 0, []
+    if rule.start_playbook_id:
+        started = start_playbooks(
+            accounts=fired,
+            playbook=rule.start_playbook,
+            rule=rule,
+            now=now,
+            directory=directory,
+            responses=responses,
+            announce=False,  # the firing is audited and announced as one (below)
+        )
+        runs, run_tasks = len(started.runs), started.tasks
     notified = _notify(rule, fired, directory=directory, tasks=tasks + run_tasks)
     emails = 0
     if rule.email_template_id:
@@ -310,21 +318,6 @@ def _run_actions(rule: Rule, fired: list[Account], *, as_of: date, now: datetime
         "notified": notified,
         "emails": emails,
     }
-
-
-def _raise_risk(rule: Rule, fired: list[Account], *, now: datetime) -> int:
-    """Set the rule's risk level in one UPDATE, never lowering an account already higher."""
-    level = rule.set_risk_level
-    ranks = {str(value): rank for value, rank in RISK_RANK.items()}
-    lower = ["", *(value for value, rank in ranks.items() if rank < ranks[level])]
-    raising = [account for account in fired if account.risk_level in lower]
-    Account.objects.filter(pk__in=[a.pk for a in raising], risk_level__in=lower).update(
-        risk_level=level, risk_level_set_at=now
-    )
-    for account in raising:
-        account.risk_level = level
-        account.risk_level_set_at = now
-    return len(raising)
 
 
 def _rule_tasks(
@@ -361,40 +354,6 @@ def _rule_tasks(
             )
         )
     return tasks
-
-
-def _start_runs(
-    rule: Rule, fired: list[Account], *, directory: TeamDirectory, responses: Responses, now: datetime
-) -> tuple[int, list[Task]]:
-    """Start the rule's playbook on each fired account not already running it: the runs in one
-    INSERT, their tasks returned for the caller's single Task INSERT."""
-    steps = PlaybookStep.objects.select_related("email_template").order_by("position")
-    playbook = Playbook.objects.prefetch_related(Prefetch("steps", queryset=steps)).get(
-        pk=rule.start_playbook_id
-    )
-    if not playbook.is_active:
-        return 0, []
-    busy = set(
-        PlaybookRun.objects.filter(
-            playbook=playbook, status=RunStatus.ACTIVE, account_id__in=[a.pk for a in fired]
-        ).values_list("account_id", flat=True)
-    )
-    starting = [account for account in fired if account.pk not in busy]
-    runs = PlaybookRun.objects.bulk_create(
-        [PlaybookRun(account=account, playbook=playbook, rule=rule, started_at=now) for account in starting]
-    )
-    tasks: list[Task] = []
-    for account, run in zip(starting, runs, strict=True):
-        tasks += build_run_tasks(
-            account=account,
-            playbook=playbook,
-            run=run,
-            start=now,
-            directory=directory,
-            responses=responses,
-            rule=rule,
-        )
-    return len(runs), tasks
 
 
 def _notify(rule: Rule, fired: list[Account], *, directory: TeamDirectory, tasks: list[Task]) -> int:
@@ -533,160 +492,3 @@ def delete_rule(*, rule: Rule, user: Any) -> None:
     name = rule.name
     rule.delete()
     record_audit(actor=user, action="rule.delete", target=name)
-
-
-# --- words -------------------------------------------------------------------------------------
-
-
-def _number(value: Decimal | float | int | None) -> str:
-    if value is None:
-        return "?"
-    # 70.00 reads as "70", 72.50 as "72.5".
-    return f"{Decimal(value).normalize():f}"
-
-
-def _join(items: list[str]) -> str:
-    return _(", ").join(items)
-
-
-def _label(choices: Any, value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
-def describe_scope(rule: Rule) -> str:
-    """The scope beyond the value tier, e.g. "in Retail, Education; Onboarding; tagged “vip”"."""
-    parts = []
-    if rule.scope_industries:
-        parts.append(
-            _("industry: %(industries)s")
-            % {"industries": _(" or ").join(_label(Industry, i) for i in rule.scope_industries)}
-        )
-    if rule.scope_lifecycle_stages:
-        parts.append(
-            _("lifecycle stage: %(stages)s")
-            % {"stages": _(" or ").join(_label(LifecycleStage, s) for s in rule.scope_lifecycle_stages)}
-        )
-    if rule.scope_tag:
-        parts.append(_("tagged “%(tag)s”") % {"tag": rule.scope_tag})
-    return _("; ").join(parts)
-
-
-def _subject(rule: Rule) -> str:
-    if rule.scope_value_tiers:
-        tiers = _(" or ").join(sorted(rule.scope_value_tiers))
-        return _("a tier-%(tiers)s account") % {"tiers": tiers}
-    return _("an account")
-
-
-def describe_condition(rule: Rule) -> str:
-    """The IF half, e.g. "When a tier-A account's score is below 70 for 3 consecutive days"."""
-    kind = rule.condition_kind
-    values = {
-        "account": _subject(rule),
-        "threshold": _number(rule.threshold),
-        "days": rule.days,
-        "measure": _label(MeasureKey, rule.measure),
-        "tier": _label(Tier, rule.tier),
-        "alert": _label(AlertKind, rule.alert_kind),
-        "event": _label(EventKind, rule.event_kind),
-    }
-    once = rule.days <= 1
-    if kind == ConditionKind.SCORE_BELOW:
-        text = (
-            _("When %(account)s's score is below %(threshold)s")
-            if once
-            else _("When %(account)s's score is below %(threshold)s for %(days)s consecutive days")
-        )
-    elif kind == ConditionKind.SCORE_ABOVE:
-        text = (
-            _("When %(account)s's score is above %(threshold)s")
-            if once
-            else _("When %(account)s's score is above %(threshold)s for %(days)s consecutive days")
-        )
-    elif kind == ConditionKind.TIER_IS:
-        text = (
-            _("When %(account)s's health tier is %(tier)s")
-            if once
-            else _("When %(account)s's health tier is %(tier)s for %(days)s consecutive days")
-        )
-    elif kind == ConditionKind.MEASURE_BELOW:
-        text = (
-            _("When %(account)s's “%(measure)s” sub-score is below %(threshold)s")
-            if once
-            else _(
-                "When %(account)s's “%(measure)s” sub-score is below %(threshold)s "
-                "for %(days)s consecutive days"
-            )
-        )
-    elif kind == ConditionKind.MEASURE_ABOVE:
-        text = (
-            _("When %(account)s's “%(measure)s” sub-score is above %(threshold)s")
-            if once
-            else _(
-                "When %(account)s's “%(measure)s” sub-score is above %(threshold)s "
-                "for %(days)s consecutive days"
-            )
-        )
-    elif kind == ConditionKind.ALERT_RAISED:
-        text = _("When %(account)s has an open “%(alert)s” alert")
-    elif kind == ConditionKind.EVENT:
-        text = (
-            _("When %(account)s records “%(event)s” today")
-            if once
-            else _("When %(account)s recorded “%(event)s” in the last %(days)s days")
-        )
-    else:
-        return _("When an unknown condition holds")
-    sentence = text % values
-    scope = describe_scope(rule)
-    if scope:
-        sentence = _("%(condition)s (%(scope)s)") % {"condition": sentence, "scope": scope}
-    return sentence
-
-
-def describe_actions(rule: Rule) -> str:
-    """The THEN half, e.g. "set Medium risk, notify the owner"."""
-    actions = []
-    if rule.set_risk_level:
-        actions.append(_("set %(level)s risk") % {"level": _label(RiskLevel, rule.set_risk_level)})
-    if rule.start_playbook_id:
-        actions.append(_("start the “%(playbook)s” playbook") % {"playbook": rule.start_playbook})
-    if rule.task_title and rule.task_due_amount:
-        actions.append(
-            _("create a “%(title)s” task due in %(amount)s %(unit)s")
-            % {
-                "title": rule.task_title,
-                "amount": rule.task_due_amount,
-                "unit": _label(SlaUnit, rule.task_due_unit or SlaUnit.BUSINESS_HOURS).lower(),
-            }
-        )
-    elif rule.task_title:
-        actions.append(
-            _("create a “%(title)s” task due as the intervention matrix says for the account's risk level")
-            % {"title": rule.task_title}
-        )
-    if rule.notify_owner and rule.notify_manager:
-        actions.append(_("notify the owner and the managers"))
-    elif rule.notify_owner:
-        actions.append(_("notify the owner"))
-    elif rule.notify_manager:
-        actions.append(_("notify the managers"))
-    if rule.email_template_id:
-        actions.append(_("email “%(template)s” to the primary contact") % {"template": rule.email_template})
-    if rule.add_tag:
-        actions.append(_("tag the account “%(tag)s”") % {"tag": rule.add_tag})
-    if not actions:
-        return _("do nothing")
-    return _join(actions)
-
-
-def describe_rule(rule: Rule) -> str:
-    """The rule in one sentence: "When a tier-A account's score is below 70 for 3 consecutive
-    days: set Medium risk, notify the owner"."""
-    return _("%(condition)s: %(actions)s") % {
-        "condition": describe_condition(rule),
-        "actions": describe_actions(rule),
-    }

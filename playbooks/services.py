@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, RiskLevel, Tag
+from accounts.models import RISK_RANK, Account, RiskLevel, Tag
 from csworkbench.core.audit import changes_between
 from csworkbench.core.models import AuditEvent, record_audit
 from csworkbench.core.roles import Role, has_role
@@ -160,6 +160,7 @@ def build_run_tasks(
     *,
     account: Account,
     playbook: Playbook,
+    steps: list[PlaybookStep],
     run: PlaybookRun,
     start: datetime,
     directory: TeamDirectory,
@@ -171,7 +172,7 @@ def build_run_tasks(
     due time is due as the matrix row of the task's risk level says."""
     risk = playbook.risk_level or account.risk_level
     tasks = []
-    for step in playbook.steps.all():
+    for step in steps:
         assignee = assignee_for(account=account, owner_role=step.owner_role, directory=directory)
         # A manager is often in no team as a member: their steps count on the owner's calendar.
         on_team = assignee is not None and directory.team(assignee.pk) is not None
@@ -210,54 +211,117 @@ def start_playbook(
     rule: Any = None,
     now: datetime | None = None,
 ) -> PlaybookRun:
-    """Start a playbook on an account: one run, a task per step in the owners' queues, due in
-    business time. A playbook already running on the account is not started twice."""
+    """Start a playbook on one account, for a person: their right to change the account is
+    checked, and a playbook already running on it is refused with a message (`start_playbooks`
+    does the work)."""
     if started_by is not None and not Account.objects.editable_by(started_by).filter(pk=account.pk).exists():
         raise PermissionDenied(_("You may not start playbooks on this account."))
     if not playbook.is_active:
         raise ValidationError(_("This playbook is switched off."))
-    now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            run = PlaybookRun.objects.create(
-                account=account, playbook=playbook, started_by=started_by, rule=rule, started_at=now
-            )
-    except IntegrityError:
+    started = start_playbooks(
+        accounts=[account], playbook=playbook, started_by=started_by, rule=rule, now=now
+    )
+    if not started.runs:
         raise ValidationError(
             _("“%(playbook)s” is already running on this account.") % {"playbook": playbook}
-        ) from None
-    directory = TeamDirectory([account.owner_id])
-    tasks = Task.objects.bulk_create(
-        build_run_tasks(
+        )
+    return started.runs[0]
+
+
+class Started:
+    """What `start_playbooks` did: the runs it started and the tasks it created."""
+
+    def __init__(self, runs: list[PlaybookRun], tasks: list[Task]):
+        self.runs = runs
+        self.tasks = tasks
+
+
+@transaction.atomic
+def start_playbooks(
+    *,
+    accounts: list[Account],
+    playbook: Playbook,
+    started_by: Any = None,
+    rule: Any = None,
+    now: datetime | None = None,
+    directory: TeamDirectory | None = None,
+    responses: Responses | None = None,
+    announce: bool = True,
+) -> Started:
+    """Start a playbook on each account not already running it — the one way a playbook starts,
+    by a person or by a rule: the runs in one INSERT, a task per step in the owners' queues (one
+    INSERT), due in business time, and the accounts' risk raised to the playbook's level (never
+    lowered: `raise_risk_level`). With `announce`, each start is audited and the assignees are
+    told; a rule announces its whole firing itself."""
+    now = now or timezone.now()
+    if not playbook.is_active or not accounts:
+        return Started([], [])
+    busy = set(
+        PlaybookRun.objects.select_for_update()
+        .filter(playbook=playbook, status=RunStatus.ACTIVE, account_id__in=[a.pk for a in accounts])
+        .values_list("account_id", flat=True)
+    )
+    starting = [account for account in accounts if account.pk not in busy]
+    try:
+        with transaction.atomic():
+            runs = PlaybookRun.objects.bulk_create(
+                [
+                    PlaybookRun(
+                        account=account, playbook=playbook, started_by=started_by, rule=rule, started_at=now
+                    )
+                    for account in starting
+                ]
+            )
+    except IntegrityError:  # started meanwhile by someone else: the unique index decides
+        return Started([], [])
+    if playbook.risk_level:
+        raise_risk_level(accounts=starting, level=playbook.risk_level, now=now)
+    directory = directory or TeamDirectory({account.owner_id for account in starting})
+    responses = responses or Responses()
+    steps = list(playbook.steps.select_related("email_template").order_by("position"))
+    tasks: list[Task] = []
+    for account, run in zip(starting, runs, strict=True):
+        tasks += build_run_tasks(
             account=account,
             playbook=playbook,
+            steps=steps,
             run=run,
             start=now,
             directory=directory,
-            responses=Responses(),
+            responses=responses,
             created_by=started_by,
             rule=rule,
         )
-    )
-    if playbook.risk_level and playbook.risk_level != account.risk_level:
-        set_risk_level(account=account, risk_level=playbook.risk_level, now=now)
-    record_audit(
-        actor=started_by,
-        action="playbook.start",
-        account=account,
-        target=playbook.name,
-        tasks=len(tasks),
-        rule=rule.name if rule else "",
-    )
-    notify_assignees(tasks=tasks, actor=started_by)
-    return run
+    tasks = Task.objects.bulk_create(tasks)
+    if announce:
+        for account in starting:
+            record_audit(
+                actor=started_by,
+                action="playbook.start",
+                account=account,
+                target=playbook.name,
+                tasks=sum(1 for task in tasks if task.account_id == account.pk),
+                rule=rule.name if rule else "",
+            )
+        notify_assignees(tasks=tasks, actor=started_by)
+    return Started(runs, tasks)
 
 
-def set_risk_level(*, account: Account, risk_level: str, now: datetime | None = None) -> None:
-    Account.objects.filter(pk=account.pk).update(
-        risk_level=risk_level, risk_level_set_at=now or timezone.now()
+def raise_risk_level(*, accounts: list[Account], level: str, now: datetime | None = None) -> int:
+    """Set the risk level `level` on the accounts below it, in one UPDATE — the one way a risk
+    level is set, by a rule or by a playbook starting. It never lowers an account already higher:
+    a Low care touch started on a High-risk account leaves it High. Returns how many rose."""
+    now = now or timezone.now()
+    ranks = {str(value): rank for value, rank in RISK_RANK.items()}
+    lower = ["", *(value for value, rank in ranks.items() if rank < ranks[level])]
+    raising = [account for account in accounts if account.risk_level in lower]
+    Account.objects.filter(pk__in=[a.pk for a in raising], risk_level__in=lower).update(
+        risk_level=level, risk_level_set_at=now
     )
-    account.risk_level = risk_level
+    for account in raising:
+        account.risk_level = level
+        account.risk_level_set_at = now
+    return len(raising)
 
 
 def add_tag(*, account_ids: Iterable[int], name: str) -> None:

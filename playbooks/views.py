@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Account
+from accounts.access import get_account_for_change
+from accounts.models import Account, RiskLevel
 from accounts.services import log_touchpoint
-from accounts.views import get_account_for_change
 from csworkbench.core import idempotency
 from csworkbench.core.roles import Role, has_role, role_required
 
@@ -34,7 +34,7 @@ from .forms import (
     StepFormSet,
     snooze_until,
 )
-from .models import MatrixRow, Playbook, PlaybookStep, RiskLevel, Task
+from .models import MatrixRow, Playbook, PlaybookStep, Task
 
 QUEUE_PAGE_SIZE = 50
 BREACH_PAGE_SIZE = 25

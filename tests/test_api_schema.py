@@ -20,8 +20,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.tokens import create_api_token
 from health.models import DailyMetric
+from ingest.tokens import create_api_token
 from tests.factories import AccountFactory
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "api" / "openapi.yaml"

@@ -65,7 +65,7 @@ def test_a_health_override_and_its_revocation_are_audited(alice_csm, alice_accou
 
 
 def test_an_import_is_audited(maria_manager):
-    from accounts.importers import load_csv
+    from ingest.load import load_csv
 
     AccountFactory(external_id="ACME-1")
     yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
@@ -76,7 +76,7 @@ def test_an_import_is_audited(maria_manager):
 
 
 def test_api_token_creation_and_revocation_are_audited(ada_admin):
-    from accounts.tokens import create_api_token, revoke_api_token
+    from ingest.tokens import create_api_token, revoke_api_token
 
     token, _raw = create_api_token(name="analytics", created_by=ada_admin)
     revoke_api_token(token=token, revoked_by=ada_admin)

@@ -173,7 +173,7 @@ def test_publishing_with_the_broker_down_publishes_and_a_starting_worker_runs_th
 ):
     from csworkbench.core.models import OutboxTask
     from health import editor
-    from health.demo import ensure_published_model
+    from health.defaults import ensure_published_model
     from health.models import HealthModel, HealthSnapshot
     from tests.factories import AccountFactory
 

@@ -17,7 +17,7 @@ def redis_worker(transactional_db):
     needs(redis_answers(BROKER), f"Redis is not answering at {BROKER}")
     # Transactional tests flush every table, the migrations' rows included: restore the
     # published health model that seeding scores with.
-    from health.demo import ensure_published_model
+    from health.defaults import ensure_published_model
 
     ensure_published_model()
     saved = {
@@ -42,7 +42,7 @@ def redis_worker(transactional_db):
 
 @pytest.mark.worker
 def test_the_seed_task_runs_on_a_real_worker(redis_worker):
-    from accounts.tasks import seed_demo_data
+    from csworkbench.demo.tasks import seed_demo_data
 
     result = seed_demo_data.delay(accounts=25, days=30, seed=11, password="workbench")
     assert isinstance(result, AsyncResult)  # queued through Redis, not run eagerly

@@ -11,9 +11,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.tokens import create_api_token
 from csworkbench.core.models import AuditEvent
 from health.models import METRIC_FIELDS, DailyMetric
+from ingest.tokens import create_api_token
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from accounts.importers import load_csv
 from accounts.models import Account, Contact
 from csworkbench.core.models import AuditEvent
 from health.models import METRIC_FIELDS, DailyMetric
+from ingest.load import load_csv
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

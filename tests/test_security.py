@@ -22,7 +22,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from accounts.models import Touchpoint
-from accounts.tokens import create_api_token
+from ingest.tokens import create_api_token
 from tests.conftest import PASSWORD
 from tests.factories import AccountFactory
 from tests.form_tokens import tokens_in

@@ -126,9 +126,9 @@ def worker_logged(log, text: str) -> bool:
 # redelivered task finds the job at a later attempt and does nothing.
 def test_a_killed_import_is_loaded_exactly_once_by_the_next_worker(crash_setup, tmp_path, maria_manager):
     from accounts.models import ImportJob
-    from accounts.tasks import run_import
     from csworkbench.core.models import AuditEvent
     from health.models import DailyMetric
+    from ingest.tasks import run_import
 
     queue, env = crash_setup
     external_ids = make_accounts(ACCOUNTS)
@@ -180,10 +180,10 @@ def test_a_restarted_worker_resumes_a_killed_import_once_without_waiting_for_the
     loaded once, and its page says it was restarted."""
     from django.urls import reverse
 
-    from accounts.importers import start_import_job
     from accounts.models import ImportJob
     from csworkbench.core.models import AuditEvent, OutboxTask
     from health.models import DailyMetric
+    from ingest.jobs import start_import_job
 
     queue, env = restart_setup
     external_ids = make_accounts(ACCOUNTS)
@@ -235,7 +235,7 @@ def test_a_restarted_worker_resumes_a_killed_import_once_without_waiting_for_the
 def test_a_killed_health_run_leaves_one_snapshot_per_account(crash_setup, tmp_path):
     """The nightly run replaces its day in one transaction: killed half-way it wrote nothing,
     and the redelivered run scores every account once."""
-    from health.demo import ensure_published_model
+    from health.defaults import ensure_published_model
     from health.models import HealthSnapshot
     from health.tasks import nightly_health_run
 

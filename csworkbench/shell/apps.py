@@ -7,3 +7,7 @@ class ShellConfig(AppConfig):
 
     name = "csworkbench.shell"
     label = "shell"
+
+    def ready(self) -> None:
+        # The nightly pipeline's later steps follow health's scoring (see pipeline.py).
+        from . import pipeline  # noqa: F401

@@ -92,7 +92,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     # Each event in words: the action's name and "field: old → new", in the reader's language.
     entries = [(event, action_label(event.action), describe(event.details)) for event in page]
     context = {"form": form, "page": page, "entries": entries, "query": query.urlencode()}
-    template = "audit/audit_list.html#results" if request.htmx else "audit/audit_list.html"
+    template = "shell/audit_list.html#results" if request.htmx else "shell/audit_list.html"
     return render(request, template, context, status=422 if form.errors else 200)
 
 

@@ -2,8 +2,8 @@
 
 from django import template
 
-from ..explain import alert_words, delta_badge, tier_badge
 from ..models import AlertKind
+from ..words import alert_words, delta_badge, tier_badge
 
 register = template.Library()
 

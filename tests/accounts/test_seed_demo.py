@@ -9,8 +9,10 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
 
-from accounts.demo import DEMO_USERS, STORY_ACCOUNTS, seed_demo
 from accounts.models import Account, Contact, MovementKind, MrrMovement, Sentiment, Touchpoint
+from csworkbench.demo.seed import seed_demo
+from csworkbench.demo.stories import STORY_ACCOUNTS
+from csworkbench.demo.users import DEMO_USERS
 from health.models import Alert, DailyMetric, HealthSnapshot, SignalEvent
 from playbooks.models import OPEN_STATUSES, Task
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from health.demo import ensure_published_model
+from health.defaults import ensure_published_model
 from tests.conftest import PASSWORD
 from tests.factories import AccountFactory, ContactFactory
 from tests.health.factories import HealthSnapshotFactory

@@ -6,9 +6,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from csworkbench.core.models import AuditEvent
-from health.demo import ensure_published_model
+from health.defaults import ensure_published_model
 from health.models import HealthOverride
-from health.scoring import recompute_health
+from health.recompute import recompute_health
 from tests.conftest import PASSWORD
 from tests.factories import AccountFactory, ContactFactory, TouchpointFactory
 

@@ -73,7 +73,7 @@ STATE = """() => {
 @pytest.fixture
 def demo(settings):
     """A small demo book of business (about 3 s to seed): the pages show their real content."""
-    from accounts.demo import seed_demo
+    from csworkbench.demo.seed import seed_demo
     from interviews.defaults import create_taxonomy
     from interviews.models import ReasonCategory, SubReason
 
@@ -85,8 +85,8 @@ def demo(settings):
 
 def detail_pages(role: str) -> list[tuple[str, str]]:
     """Pages the navigation leads to in a click or two, named so screenshots keep their names."""
-    from accounts.demo import STORY_ACCOUNTS
     from accounts.models import Account
+    from csworkbench.demo.stories import STORY_ACCOUNTS
     from interviews.models import ExitInterview, InterviewStatus
     from playbooks.models import MatrixRow, RetentionPlan
 

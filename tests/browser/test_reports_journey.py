@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from interviews.metrics import period_for
+from interviews.periods import period_for
 from tests.conftest import PASSWORD
 from tests.interviews.factories import ChurnedAccountFactory, DoneInterviewFactory, category
 

@@ -8,11 +8,13 @@ from datetime import date, timedelta
 import pytest
 from django.db.models import Count, F, Max, Min, Q, Sum
 
-from accounts.demo import STORY_ACCOUNTS, seed_demo
 from accounts.models import Account, Contact
-from health.demo import LARGE_BOOK, history_days, seed_metrics
+from csworkbench.demo.health import seed_metrics
+from csworkbench.demo.history import LARGE_BOOK, history_days
+from csworkbench.demo.seed import seed_demo
+from csworkbench.demo.stories import STORY_ACCOUNTS
 from health.models import Alert, DailyMetric, EventKind, HealthModel, HealthSnapshot, SignalEvent
-from health.scoring import recompute_health
+from health.recompute import recompute_health
 
 TODAY = date(2026, 3, 2)
 SMALL = {"accounts": 60, "days": 120, "today": TODAY}

@@ -13,7 +13,7 @@ from csworkbench.core.models import AuditEvent
 from health import editor
 from health.defaults import create_default_model
 from health.models import HealthDimension, HealthMeasure, HealthModel, HealthSnapshot
-from health.scoring import recompute_health
+from health.recompute import recompute_health
 from tests.conftest import needs
 from tests.factories import AccountFactory, UserFactory
 from tests.health.editor_factories import DailyMetricFactory
@@ -358,7 +358,7 @@ def test_an_unchanged_draft_moves_nobody(draft, relationship_accounts):
 
 
 def test_a_draft_that_weighs_every_measure_with_data_at_zero_still_scores(draft, maria_manager, published):
-    from health.scoring import compute_scores
+    from health.recompute import compute_scores
 
     account = AccountFactory(contract_start=TODAY - timedelta(days=5))  # only touch recency has data
     editor.update_draft(model=draft, user=maria_manager, measures={"touch_recency": {"weight": 0}})

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.importers import load_csv
 from accounts.models import Account
 from health.models import DailyMetric
+from ingest.load import load_csv
 from tests.conftest import needs
 from tests.factories import AccountFactory
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from accounts.models import Account
 from health.models import DailyMetric, HealthOverride, HealthSnapshot, SignalEvent, tier_for
-from health.scoring import band_score, recompute_health
+from health.recompute import recompute_health
+from health.scoring import band_score
 from tests.factories import AccountFactory, ContactFactory, TouchpointFactory
 
 TODAY = timezone.localdate()

@@ -38,7 +38,7 @@ def sub_reason(path: str) -> SubReason:
     return SubReason.objects.get(category=category(category_key), key=key)
 
 
-# --- reports (interviews/metrics.py, report_views.py) ------------------------------------------
+# --- reports (interviews/churn.py, reasons.py, report_views.py) --------------------------------
 
 
 class DoneInterviewFactory(ExitInterviewFactory):

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from csworkbench.core.models import AuditEvent
 from interviews import action_items
-from interviews.metrics import period_for
 from interviews.models import ActionItem
+from interviews.periods import period_for
 from tests.form_tokens import tokens_in, with_token
 from tests.interviews.factories import (
     ActionItemFactory,

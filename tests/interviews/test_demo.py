@@ -5,8 +5,9 @@ from datetime import date
 import pytest
 from django.db.models import Q
 
-from accounts.demo import STORIES, STORY_ACCOUNTS, seed_demo
 from accounts.models import Account
+from csworkbench.demo.seed import seed_demo
+from csworkbench.demo.stories import STORIES, STORY_ACCOUNTS
 from interviews.models import ExitInterview, InterviewStatus, ReasonCategory, SurveyInvitation
 
 TODAY = date(2026, 3, 2)

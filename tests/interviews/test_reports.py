@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from interviews.metrics import period_for
+from interviews.periods import period_for
 from tests.factories import AccountFactory, MrrMovementFactory
 from tests.interviews.factories import ChurnedAccountFactory, DoneInterviewFactory, category
 
@@ -169,7 +169,7 @@ def test_chart_axes_have_round_ticks_and_no_negative_zero(client_for, maria_mana
 def test_chinese_month_labels_are_short_and_name_the_year_once(client_for, maria_manager, language):
     from django.utils import translation
 
-    from interviews.metrics import axis_labels, recent_periods
+    from interviews.periods import axis_labels, recent_periods
 
     with translation.override(language):
         labels = axis_labels(recent_periods("month", timezone.localdate()))

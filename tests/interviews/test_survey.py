@@ -290,7 +290,8 @@ def test_the_upgrade_takes_live_links_out_of_survey_emails_queued_before_it(
 
     from django.apps import apps
 
-    from playbooks.notifications import absolute_url, send_delivery
+    from csworkbench.core.links import absolute_url
+    from playbooks.notifications import send_delivery
 
     scrub = importlib.import_module("playbooks.migrations.0006_survey_links_out_of_deliveries")
     invitation, signed = services.invite_to_survey(

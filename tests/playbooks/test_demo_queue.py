@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.demo import STORY_ACCOUNTS, seed_demo
 from accounts.models import Account
+from csworkbench.demo.seed import seed_demo
+from csworkbench.demo.stories import STORY_ACCOUNTS
 from playbooks.models import OPEN_STATUSES, Notification, NotificationKind, PlaybookRun, Task, Team
 
 pytestmark = pytest.mark.django_db

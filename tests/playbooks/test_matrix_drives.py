@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from playbooks import services
 from playbooks.models import MatrixRow, Playbook, PlaybookStep, Rule, Task
-from playbooks.rules import describe_rule, run_rules
+from playbooks.rule_words import describe_rule
+from playbooks.rules import run_rules
 from tests.factories import AccountFactory
 from tests.form_tokens import tokens_in
 from tests.health.factories import HealthSnapshotFactory

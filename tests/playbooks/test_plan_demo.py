@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from accounts.demo import STORY_ACCOUNTS, seed_demo
+from csworkbench.demo.seed import seed_demo
+from csworkbench.demo.stories import STORY_ACCOUNTS
 from playbooks import plans
 from playbooks.models import PlanEvent, PlanStatus, RetentionPlan, Task, TaskStatus
 

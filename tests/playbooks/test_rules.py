@@ -26,8 +26,8 @@ from playbooks.models import (
     Task,
     TaskStatus,
 )
+from playbooks.rule_words import describe_rule
 from playbooks.rules import (
-    describe_rule,
     dry_run,
     eligible_accounts,
     fire_rule,

@@ -23,7 +23,7 @@ from playbooks.models import (
     TaskStatus,
 )
 from playbooks.services import TaskStateError
-from tests.factories import UserFactory
+from tests.factories import AccountFactory, UserFactory
 from tests.playbooks.factories import PlaybookFactory, PlaybookStepFactory, TaskFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -384,3 +384,39 @@ def test_a_snoozed_or_finished_task_is_not_escalated(alice_csm, maria_manager, a
 
     assert services.escalate_breaches(now=now) == 0
     assert not Notification.objects.exists()
+
+
+# --- one way to start a playbook, one way to set risk (issue 15) ------------------------------
+
+
+def test_starting_a_milder_playbook_never_lowers_the_risk_level(team, alice_csm, alice_account):
+    alice_account.risk_level = "high"
+    alice_account.save(update_fields=["risk_level"])
+    low = MatrixRow.objects.get(risk_level="low").playbook
+
+    services.start_playbook(account=alice_account, playbook=low, started_by=alice_csm, now=FRIDAY_5PM)
+
+    alice_account.refresh_from_db()
+    assert alice_account.risk_level == "high"
+
+
+def test_a_rule_that_starts_a_playbook_raises_the_risk_to_the_playbooks_level(team, alice_csm, high_playbook):
+    from playbooks.rules import run_rules
+    from tests.health.factories import HealthSnapshotFactory
+    from tests.playbooks.factories import RuleFactory
+
+    account = AccountFactory(owner=alice_csm, health_score=30, health_tier="high")
+    HealthSnapshotFactory(account=account, date=date(2026, 11, 20), score=30)
+    RuleFactory(
+        condition_kind="score_below", threshold=40, days=1, set_risk_level="", start_playbook=high_playbook
+    )
+
+    run_rules(as_of=date(2026, 11, 20), now=FRIDAY_5PM)
+
+    account.refresh_from_db()
+    assert account.risk_level == "high"
+    assert account.playbook_runs.get().playbook == high_playbook
+    # One playbook start, whoever starts it: its tasks are the playbook's steps.
+    assert sorted(account.tasks.values_list("title", flat=True)) == sorted(
+        high_playbook.steps.values_list("title", flat=True)
+    )

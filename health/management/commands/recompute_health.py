@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
 from health.alerts import raise_alerts
-from health.scoring import recompute_health
+from health.recompute import recompute_health
 
 
 class Command(BaseCommand):

@@ -132,7 +132,7 @@ class Command(BaseCommand):
             bench_pages.build_page_data(accounts, today, self.say)
             if not Account.objects.filter(health_score__isnull=False).exists():
                 from health.alerts import raise_alerts
-                from health.scoring import recompute_health
+                from health.recompute import recompute_health
 
                 result = recompute_health(as_of=today)
                 raise_alerts(as_of=today, prepared=result.prepared)
@@ -356,7 +356,7 @@ class Command(BaseCommand):
 
     def bench_recompute(self, today) -> None:
         from health.alerts import raise_alerts
-        from health.scoring import recompute_health
+        from health.recompute import recompute_health
 
         sql = self.floor_sql(today)
 
@@ -385,7 +385,7 @@ class Command(BaseCommand):
         self.say(f"  raise_alerts (on the same reads)                  {alerts_s:7.2f} s")
 
     def bench_load(self, rows: int, today) -> None:
-        from accounts.importers import load_csv
+        from ingest.load import load_csv
 
         external_ids = list(Account.objects.order_by("pk").values_list("external_id", flat=True))
         per_account = max(1, rows // len(external_ids))

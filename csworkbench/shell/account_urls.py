@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import account_views as views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.account_list, name="list"),
+    path("export.csv", views.account_export, name="export"),
+    path("<int:pk>/", views.account_detail, name="detail"),
+    path("<int:pk>/touchpoints/", views.touchpoint_create, name="log_touchpoint"),
+]
