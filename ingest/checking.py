@@ -34,6 +34,8 @@ from .writes import MetricStage
 
 CHECK_CHUNK = 5_000  # rows checked between two progress reports
 STAGE_FLUSH = 10_000  # checked metric lines buffered before they go to the database and the spool
+# The cells with rules of their own, in the order `FastMetricChecker.rule_slots` keeps them.
+RULE_CELLS = ("nps", "features_used", "features_offered", "csat_count", "csat_sum")
 
 
 def check_header(spec: Kind, header: list[str], errors: ErrorList) -> list[tuple[int, Column]] | None:
@@ -210,6 +212,8 @@ class FastMetricChecker:
         self.account_first = header[0] == "account"
         # The cells with a rule of their own (nps, the CSAT pair), when the file has them.
         self.rule_indexes = {name: groups.index(name) for name in groups if name not in ("account", "date")}
+        # Their positions, read once: the rules run on every row that gives one of these cells.
+        self.rule_slots = tuple(self.rule_indexes.get(name) for name in RULE_CELLS)
 
     def run(
         self, text: io.TextIOWrapper, line_num: int, errors: ErrorList, report: Callable[[], None]
@@ -225,7 +229,7 @@ class FastMetricChecker:
         match, stage = self.match, self.stage
         lines = stage.lines
         first, values = self.account_first, self.values
-        rule_indexes = tuple(self.rule_indexes.values())
+        has_rules, rules_hold = bool(self.rule_indexes), self._rules_hold
         rows = checker.rows
         next_report = rows + CHECK_CHUNK
         try:
@@ -242,7 +246,7 @@ class FastMetricChecker:
                     if (
                         account is not None
                         and offset is not None
-                        and (not any(cells[index] for index in rule_indexes) or self._rules_hold(cells))
+                        and (not has_rules or rules_hold(cells))
                         and keys.setdefault((account << 20) | offset, line) == line
                     ):
                         rows += 1
@@ -312,14 +316,17 @@ class FastMetricChecker:
 
     def _rules_hold(self, cells: tuple[str, ...]) -> bool:
         # Only called once every count is known to be plain digits, of which one of these is given.
-        found = {name: cells[index] for name, index in self.rule_indexes.items()}
-        nps = found.get("nps")
+        # No dict per row: on a million rows that cost a third of the check.
+        nps_at, used_at, offered_at, count_at, total_at = self.rule_slots
+        nps = cells[nps_at] if nps_at is not None else ""
         if nps and int(nps) > NPS_MAXIMUM:
             return False
-        used, offered = found.get("features_used", ""), found.get("features_offered", "")
+        used = cells[used_at] if used_at is not None else ""
+        offered = cells[offered_at] if offered_at is not None else ""
         if used and offered and int(used) > int(offered):
             return False
-        count, total = found.get("csat_count", ""), found.get("csat_sum", "")
+        count = cells[count_at] if count_at is not None else ""
+        total = cells[total_at] if total_at is not None else ""
         return not (count or total) or bool(count and total and int(count) <= int(total) <= 5 * int(count))
 
 
