@@ -171,6 +171,8 @@ LANGUAGES = [
     ("zh-hans", _("Simplified Chinese")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Chinese numbers grouped by three with commas, as the teams' billing systems print them.
+FORMAT_MODULE_PATH = ["csworkbench.core.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Taipei")
 USE_I18N = True
 USE_TZ = True

@@ -78,7 +78,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 def progress_context(job: ImportJob) -> dict:
-    running = job.status in (ImportStatus.PENDING, ImportStatus.QUEUED, ImportStatus.RUNNING)
+    # Only a queued or loading job changes by itself; a pending one waits for the user's "Load".
+    running = job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
     percent = round(100 * job.processed_rows / job.total_rows) if job.total_rows else 0
     return {
         "job": job,
@@ -126,7 +127,14 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
     elif queued is not None:
-        messages.success(request, _("Loading started. This page shows its progress."))
+        job.refresh_from_db(fields=["status"])
+        # Without a broker (the demo) the load has already run by now: say how it ended.
+        if job.status == ImportStatus.DONE:
+            messages.success(request, _("The file is loaded."))
+        elif job.status == ImportStatus.FAILED:
+            messages.error(request, _("The file was rejected; nothing was loaded. The errors are below."))
+        else:
+            messages.success(request, _("Loading started. This page shows its progress."))
     elif job.status in (ImportStatus.DONE, ImportStatus.FAILED):
         messages.info(request, _("This file has already been loaded or rejected."))
     else:

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from csworkbench.core.i18n import in_every_language
 from csworkbench.core.links import absolute_url
 from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role
@@ -124,8 +125,8 @@ def notify(
     *,
     recipients: Iterable[Any],
     kind: str,
-    title: str,
-    body: str = "",
+    title: "str | Callable[[], str]",
+    body: "str | Callable[[], str]" = "",
     url: str = "",
     account: Account | None = None,
     email: bool = False,
@@ -133,18 +134,32 @@ def notify(
 ) -> list[Notification]:
     """Tell people something: one in-app notification per distinct active recipient; with
     `email`, a copy to each recipient with an address; with `chat_team`, a post to each of the
-    team's active chat webhooks. The copies are sent by Celery after the transaction commits."""
+    team's active chat webhooks. The copies are sent by Celery after the transaction commits.
+
+    A title or body given as a function (`lambda: _("…") % {…}`) is kept in every language, so
+    each reader sees the notification in theirs (the emails and chat posts go out in the
+    language active here)."""
     people, seen = [], set()
     for user in recipients:
         if user is None or user.pk in seen or not user.is_active:
             continue
         seen.add(user.pk)
         people.append(user)
-    title = _one_line(title)[:300]
+    texts = {}
+    if callable(title):
+        texts["title"] = {code: _one_line(text)[:300] for code, text in in_every_language(title).items()}
+        title = title()
+    if callable(body):
+        texts["body"] = in_every_language(body)
+        body = body()
+    title = _one_line(str(title))[:300]
+    body = str(body)
     url = url[:300]
     notifications = Notification.objects.bulk_create(
         [
-            Notification(recipient=u, kind=kind, title=title, body=body, url=url, account=account)
+            Notification(
+                recipient=u, kind=kind, title=title, body=body, url=url, account=account, texts=texts
+            )
             for u in people
         ]
     )
@@ -384,21 +399,25 @@ def mark_failed(delivery_id: int, error: str) -> Delivery:
     if not recipients:
         recipients = list(User.objects.filter(groups__name=Role.ADMIN, is_active=True))
     sent = getattr(delivery, "sent_email", None)
-    if delivery.channel == Channel.EMAIL:
-        title = _("Email to %(to)s could not be delivered: %(subject)s") % {
-            "to": delivery.to,
-            "subject": delivery.subject,
-        }
-    else:
-        title = _("Chat post to %(channel)s could not be delivered: %(subject)s") % {
+
+    def title() -> str:
+        if delivery.channel == Channel.EMAIL:
+            return _("Email to %(to)s could not be delivered: %(subject)s") % {
+                "to": delivery.to,
+                "subject": delivery.subject,
+            }
+        return _("Chat post to %(channel)s could not be delivered: %(subject)s") % {
             "channel": delivery.to,
             "subject": delivery.subject,
         }
+
     notify(
         recipients=recipients,
         kind=NotificationKind.DELIVERY_FAILED,
         title=title,
-        body=_("After %(attempts)s attempts: %(error)s") % {"attempts": delivery.attempts, "error": error},
+        body=lambda: (
+            _("After %(attempts)s attempts: %(error)s") % {"attempts": delivery.attempts, "error": error}
+        ),
         url=link,
         account=sent.account if sent is not None else None,
     )

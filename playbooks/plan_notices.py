@@ -1,6 +1,8 @@
 """Who hears about a retention plan's moves: its author (sent back, approved, rejected) and the
 managers who decide it (submitted, a second approval needed), in the app and by email."""
 
+from collections.abc import Callable
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -13,7 +15,9 @@ def plan_url(plan: RetentionPlan) -> str:
     return reverse("plans:detail", args=[plan.pk])
 
 
-def notify_author(plan: RetentionPlan, *, title: str, body: str = "") -> None:
+def notify_author(
+    plan: RetentionPlan, *, title: Callable[[], str], body: str | Callable[[], str] = ""
+) -> None:
     notify(
         recipients=[plan.author],
         kind=NotificationKind.PLAN,
@@ -28,10 +32,12 @@ def notify_author(plan: RetentionPlan, *, title: str, body: str = "") -> None:
 def notify_managers(plan: RetentionPlan, *, exclude: list | None = None, second: bool = False) -> None:
     excluded = {u.pk for u in exclude or []} | {plan.author_id}
     managers = [m for m in TeamDirectory([plan.author_id]).managers(plan.author_id) if m.pk not in excluded]
-    if second:
-        title = _("A second approval is needed: %(account)s") % {"account": plan.account}
-    else:
-        title = _("Retention plan to approve: %(account)s") % {"account": plan.account}
+
+    def title() -> str:
+        if second:
+            return _("A second approval is needed: %(account)s") % {"account": plan.account}
+        return _("Retention plan to approve: %(account)s") % {"account": plan.account}
+
     notify(
         recipients=managers,
         kind=NotificationKind.PLAN,

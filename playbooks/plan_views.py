@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -418,7 +419,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     if decided.status == PlanStatus.SUBMITTED:  # the first of two approvals
         flash = _("Your approval of the plan for %(account)s is recorded; a second manager completes it.")
     elif decided.status == PlanStatus.APPROVED:
-        flash = _("Approved: the plan for %(account)s. %(count)s next step(s) are now tasks.")
+        flash = ngettext(
+            "Approved: the plan for %(account)s. %(count)s next step is now a task.",
+            "Approved: the plan for %(account)s. %(count)s next steps are now tasks.",
+            names["count"],
+        )
     elif decided.status == PlanStatus.CHANGES_REQUESTED:
         flash = _("Sent back for changes: the plan for %(account)s. %(author)s has been told.")
     else:

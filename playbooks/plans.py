@@ -19,8 +19,10 @@ from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
+from csworkbench.core.i18n import in_every_language
 from csworkbench.core.models import record_audit
 from csworkbench.core.roles import Role, has_role, roles_of
 
@@ -409,9 +411,14 @@ def _approve(
     tasks = _create_step_tasks(plan, now=now)
     notify_author(
         plan,
-        title=_("Plan approved: %(account)s") % {"account": plan.account},
-        body=(comment + "\n" if comment else "")
-        + _("%(count)s next step(s) are now tasks.") % {"count": len(tasks)},
+        title=lambda: _("Plan approved: %(account)s") % {"account": plan.account},
+        body=lambda: (
+            (comment + "\n" if comment else "")
+            + ngettext(
+                "%(count)s next step is now a task.", "%(count)s next steps are now tasks.", len(tasks)
+            )
+            % {"count": len(tasks)}
+        ),
     )
     return plan
 
@@ -433,6 +440,7 @@ def _create_step_tasks(plan: RetentionPlan, *, now: datetime) -> list[Task]:
             account=plan.account,
             title=step.title,
             guidance=_("Next step of the approved retention plan."),
+            guidance_texts=in_every_language(lambda: _("Next step of the approved retention plan.")),
             assignee=assignee,
             owner_role=step.owner_role,
             risk_level=plan.risk_level,
@@ -462,7 +470,9 @@ def request_changes(
         comment=comment,
         expected_version=expected_version,
     )
-    notify_author(plan, title=_("Changes requested: %(account)s") % {"account": plan.account}, body=comment)
+    notify_author(
+        plan, title=lambda: _("Changes requested: %(account)s") % {"account": plan.account}, body=comment
+    )
     return plan
 
 
@@ -480,7 +490,9 @@ def reject_plan(*, plan: RetentionPlan, manager: Any, comment: str, expected_ver
         expected_version=expected_version,
         decided_at=timezone.now(),
     )
-    notify_author(plan, title=_("Plan rejected: %(account)s") % {"account": plan.account}, body=comment)
+    notify_author(
+        plan, title=lambda: _("Plan rejected: %(account)s") % {"account": plan.account}, body=comment
+    )
     return plan
 
 

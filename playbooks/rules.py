@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from accounts.models import Account
 from accounts.querysets import lifecycle_bounds
 from csworkbench.core.audit import changes_between
+from csworkbench.core.i18n import in_every_language, in_reader_language
 from csworkbench.core.models import record_audit
 from health.models import Alert, HealthSnapshot, MeasureKey, SignalEvent, Tier
 
@@ -326,10 +327,13 @@ def _rule_tasks(
     """One task per fired account, due when the rule says or, with no due time of its own, as the
     matrix row of the account's risk level (already raised by the rule) says."""
     unit = rule.task_due_unit or SlaUnit.BUSINESS_HOURS
-    guidance = _("Created by the rule “%(rule)s”: %(description)s") % {
-        "rule": rule.name,
-        "description": describe_rule(rule),
-    }
+    guidance_texts = in_every_language(
+        lambda: (
+            _("Created by the rule “%(rule)s”: %(description)s")
+            % {"rule": rule.name, "description": describe_rule(rule)}
+        )
+    )
+    guidance = in_reader_language(guidance_texts, "")
     tasks = []
     for account in fired:
         calendar = directory.calendar(account.owner_id)
@@ -344,6 +348,7 @@ def _rule_tasks(
                 rule=rule,
                 title=rule.task_title,
                 guidance=guidance,
+                guidance_texts=guidance_texts,
                 kind=StepKind.TASK,
                 assignee=account.owner,
                 owner_role=OwnerRole.CSM,
@@ -373,7 +378,6 @@ def _notify(rule: Rule, fired: list[Account], *, directory: TeamDirectory, tasks
             entry = recipients.setdefault(person.pk, (person, [], as_manager))
             entry[1].append(account)
     chatted: set[int] = set()
-    description = describe_rule(rule)
     for person, accounts, as_manager in recipients.values():
         team = directory.team(accounts[0].owner_id if as_manager else person.pk)
         chat_team = team if team is not None and team.pk not in chatted else None
@@ -382,8 +386,8 @@ def _notify(rule: Rule, fired: list[Account], *, directory: TeamDirectory, tasks
         notify(
             recipients=[person],
             kind=NotificationKind.RULE_FIRED,
-            title=_notification_title(rule, accounts),
-            body=_notification_body(description, accounts),
+            title=lambda accounts=accounts: _notification_title(rule, accounts),
+            body=lambda accounts=accounts: _notification_body(describe_rule(rule), accounts),
             url=_notification_url(rule, accounts, as_manager=as_manager),
             account=accounts[0] if len(accounts) == 1 else None,
             email=True,

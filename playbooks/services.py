@@ -346,14 +346,14 @@ def notify_assignees(*, tasks: Iterable[Task], actor: Any = None) -> None:
             by_user.setdefault(task.assignee_id, []).append(task)
             users[task.assignee_id] = task.assignee
     for user_id, user_tasks in by_user.items():
-        first = user_tasks[0]
+        first, count = user_tasks[0], len(user_tasks)
         notify(
             recipients=[users[user_id]],
             kind=NotificationKind.TASK_ASSIGNED,
-            title=ngettext(
-                "%(count)s new task on %(account)s", "%(count)s new tasks on %(account)s", len(user_tasks)
-            )
-            % {"count": len(user_tasks), "account": first.account},
+            title=lambda count=count, account=first.account: (
+                ngettext("%(count)s new task on %(account)s", "%(count)s new tasks on %(account)s", count)
+                % {"count": count, "account": account}
+            ),
             body="\n".join(f"· {t.title}" for t in user_tasks),
             url=reverse("accounts:detail", args=[first.account_id]),
             account=first.account,
@@ -478,8 +478,9 @@ def request_signoff(*, task: Task, user: Any) -> Task:
     notify(
         recipients=TeamDirectory([task.account.owner_id]).managers(task.account.owner_id),
         kind=NotificationKind.APPROVAL_REQUESTED,
-        title=_("Sign-off requested: %(task)s on %(account)s")
-        % {"task": task.title, "account": task.account},
+        title=lambda: (
+            _("Sign-off requested: %(task)s on %(account)s") % {"task": task.title, "account": task.account}
+        ),
         url=reverse("playbooks:team_queue"),
         account=task.account,
         email=True,
@@ -517,19 +518,23 @@ def escalate_breaches(*, now: datetime | None = None) -> int:
         for manager in directory.managers(who):
             by_manager.setdefault(manager.pk, (manager, []))[1].append(task)
     for manager, tasks in by_manager.values():
-        lines = [
-            f"· {t.account} — {t.title} ({t.assignee or _('unassigned')}, {_('due')} "
-            f"{timezone.localtime(t.due_at):%Y-%m-%d %H:%M})"
-            for t in tasks
-        ]
+        len_tasks = len(tasks)
+
+        def lines(tasks: list[Task] = tasks) -> str:
+            return "\n".join(
+                f"· {t.account} — {t.title} ({t.assignee or _('unassigned')}, {_('due')} "
+                f"{timezone.localtime(t.due_at):%Y-%m-%d %H:%M})"
+                for t in tasks
+            )
+
         notify(
             recipients=[manager],
             kind=NotificationKind.SLA_BREACHED,
-            title=ngettext(
-                "%(count)s task breached its SLA", "%(count)s tasks breached their SLA", len(tasks)
-            )
-            % {"count": len(tasks)},
-            body="\n".join(lines),
+            title=lambda count=len_tasks: (
+                ngettext("%(count)s task breached its SLA", "%(count)s tasks breached their SLA", count)
+                % {"count": count}
+            ),
+            body=lines,
             url=reverse("playbooks:team_queue"),
             email=True,
             chat_team=directory.team(tasks[0].assignee_id or tasks[0].account.owner_id),

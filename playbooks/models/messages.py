@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from csworkbench.core.i18n import in_reader_language
+
 from ..querysets import NotificationQuerySet
 from .teams import WebhookChannel
 from .work import EmailTemplate, Rule, Task
@@ -43,6 +45,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    # The title and body in every language ({"title": {"en": …}, "body": {…}}): a rule firing in
+    # a worker writes English, a Chinese reader reads Chinese (csworkbench.core.i18n).
+    texts = models.JSONField(_("texts in every language"), default=dict, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -56,6 +61,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def shown_title(self) -> str:
+        return in_reader_language(self.texts.get("title"), self.title)
+
+    @property
+    def shown_body(self) -> str:
+        return in_reader_language(self.texts.get("body"), self.body)
 
 
 class Channel(models.TextChoices):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import RiskLevel
+from csworkbench.core.i18n import in_reader_language
 from health.models import AlertKind, EventKind, Tier
 
 from ..business_time import SlaUnit
@@ -330,6 +331,9 @@ class Task(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     guidance = models.TextField(_("guidance"), blank=True)
+    # Guidance the app wrote (a rule's, a plan's next step), in every language; a step's guidance
+    # is the manager's own words and has none (csworkbench.core.i18n).
+    guidance_texts = models.JSONField(_("guidance in every language"), default=dict, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=StepKind.choices, default=StepKind.TASK)
     email_template = models.ForeignKey(
         EmailTemplate,
@@ -403,6 +407,10 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def shown_guidance(self) -> str:
+        return in_reader_language(self.guidance_texts, self.guidance)
 
     @property
     def is_open(self) -> bool:

@@ -510,7 +510,7 @@ def test_approving_in_the_row_replaces_it_with_a_status_line(client_for, maria_m
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert f'id="plan-row-{pending.pk}"' in html and 'role="status"' in html
-    assert "Approved: the plan for Acme Ltd. 2 next step(s) are now tasks." in html
+    assert "Approved: the plan for Acme Ltd. 2 next steps are now tasks." in html
     pending.refresh_from_db()
     assert pending.status == PlanStatus.APPROVED
     assert Task.objects.filter(account=pending.account, title="Call the new decision maker").exists()
