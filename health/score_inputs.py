@@ -49,6 +49,9 @@ def metric_aggregates(as_of: date, accounts) -> dict[int, dict]:
             last_date=Max("date"),
             first_date=Min("date"),
             last_login=Max("date", filter=Q(logins__gt=0)),
+            # The first day the source reported logins at all (zeros included): the evidence a
+            # "no login" cap needs. A source that never sends logins gives none.
+            first_login_report=Min("date", filter=Q(logins__isnull=False)),
             logins_14=_sum("logins", w14),
             logins_14_days=_days("logins", w14),
             logins_prior=_sum("logins", w_prior60),

@@ -131,12 +131,14 @@ def raw_values(
     raw["open_high_priority"] = facts["open_hp"]
     raw["invoice_overdue"] = facts["overdue"]
     cadence = model.cadence_days(facts["value_tier"])
-    if facts["last_touch"] is not None:
-        touched = facts["last_touch"]
+    # Never any touchpoint is no data (the measure drops out), not "as late as the contract is
+    # old": that made every new account look healthy and every old one sick.
+    touched = facts["last_touch"]
+    if touched is not None:
         last = (touched.astimezone(tz) if tz is not None else timezone.localtime(touched)).date()
+        raw["touch_recency"] = max((as_of - last).days, 0) / cadence
     else:
-        last = facts["contract_start"]
-    raw["touch_recency"] = max((as_of - last).days, 0) / cadence
+        raw["touch_recency"] = None
     raw["champion_present"] = (1.0 if facts["has_champion"] else 0.0) if facts["has_contacts"] else None
     raw["latest_nps"] = facts["nps_latest"]
     sent = agg.get("emails_sent") or 0
@@ -198,14 +200,15 @@ def score_account(facts: dict, agg: dict, spec: ModelSpec, as_of: date) -> Score
     confidence = round(present_weight / total_weight, 3)
     computed = int(Decimal(weighted).quantize(Decimal("1"), rounding="ROUND_HALF_UP")) if present else None
     score, override = computed, ""
-    # "No login for N days" needs evidence of absence: reports that cover the period. A source
-    # that stopped sending is stale, not a customer who stopped logging in.
-    since = agg.get("last_login") or agg.get("first_date")
+    # "No login for N days" needs evidence of absence: login reports that cover the period. A
+    # source that stopped sending is stale, not a customer who stopped logging in; a source that
+    # never sends logins says nothing about them, so it caps nothing.
+    since = agg.get("last_login") or agg.get("first_login_report")
     no_login = (
         not stale
         and since is not None
         and (as_of - since).days >= model.no_login_days
-        and (agg.get("last_login") is None or agg.get("logins_30_days"))
+        and bool(agg.get("logins_30_days"))
     )
     if score is not None and no_login and score > HIGH_RISK_CAP:
         score, override = HIGH_RISK_CAP, "no_login"

@@ -15,7 +15,7 @@ from health.defaults import create_default_model
 from health.models import HealthDimension, HealthMeasure, HealthModel, HealthSnapshot
 from health.recompute import recompute_health
 from tests.conftest import needs
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, TouchpointFactory, UserFactory
 from tests.health.editor_factories import DailyMetricFactory
 
 TODAY = timezone.localdate()
@@ -63,9 +63,10 @@ def layout(model):
 
 
 def relationship_account(name, *, overdue, **metrics):
-    """An account with only relationship data: touch recency scores 100 (5 days into its
-    contract, cadence 14) and the invoice `overdue` days; nothing else is reported."""
+    """An account with only relationship data: touch recency scores 100 (touched 5 days ago,
+    cadence 14) and the invoice `overdue` days; nothing else is reported."""
     account = AccountFactory(name=name, value_tier="B", contract_start=TODAY - timedelta(days=5))
+    TouchpointFactory(account=account, occurred_at=timezone.now() - timedelta(days=5))
     DailyMetricFactory(account=account, date=TODAY, invoice_days_overdue=overdue, **metrics)
     return account
 
@@ -361,6 +362,7 @@ def test_a_draft_that_weighs_every_measure_with_data_at_zero_still_scores(draft,
     from health.recompute import compute_scores
 
     account = AccountFactory(contract_start=TODAY - timedelta(days=5))  # only touch recency has data
+    TouchpointFactory(account=account, occurred_at=timezone.now() - timedelta(days=5))
     editor.update_draft(model=draft, user=maria_manager, measures={"touch_recency": {"weight": 0}})
     preview = editor.preview_draft(model=draft, as_of=TODAY)
     assert preview.scored == 1

@@ -14,7 +14,7 @@ from health import editor
 from health.defaults import create_default_model
 from health.editor_views import DraftForm, _dimensions
 from health.models import HealthDimension, HealthMeasure, HealthModel
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, TouchpointFactory
 from tests.health.editor_factories import DailyMetricFactory, RetiredModelFactory
 
 TODAY = timezone.localdate()
@@ -59,6 +59,7 @@ def form_data(model, **overrides):
 def invoice_account(name, overdue):
     """Touch recency 100 and the invoice: (100 + invoice sub-score) / 2 under any version."""
     account = AccountFactory(name=name, contract_start=TODAY - timedelta(days=5))
+    TouchpointFactory(account=account, occurred_at=timezone.now() - timedelta(days=5))
     DailyMetricFactory(account=account, invoice_days_overdue=overdue)
     return account
 

@@ -259,3 +259,38 @@ def test_the_facts_read_for_all_accounts_at_once_pick_the_right_rows(acme, alice
     assert theirs.measures["latest_nps"]["raw"] is None
     assert theirs.measures["champion_present"]["raw"] == 0.0
     assert theirs.measures["touch_recency"]["raw"] == 2.0  # 60 days over a 30-day cadence
+
+
+# --- honest missing data (issue 16): no cap or sub-score from data never sent -----------------
+
+
+def test_a_source_that_never_sends_logins_is_not_capped_for_no_login(acme):
+    # Months of invoices and tickets, but no logins column at all: nothing says they stopped.
+    metrics(acme, 0, 100, invoice_days_overdue=0, tickets_opened=1)
+    recompute_health(as_of=TODAY)
+    snap = snapshot(acme)
+    assert snap.override == ""
+    assert snap.score == snap.computed_score and snap.score > 39
+    assert snap.measures["login_trend"]["raw"] is None
+
+
+def test_no_login_counts_from_the_first_login_report_not_the_first_metric(acme):
+    # Invoices for 100 days; logins reported (all zero) only for the last 10: not yet 30 days
+    # of evidence.
+    metrics(acme, 11, 100, invoice_days_overdue=0)
+    metrics(acme, 0, 10, logins=0, invoice_days_overdue=0)
+    recompute_health(as_of=TODAY)
+    assert snapshot(acme).override == ""
+
+
+def test_never_a_touchpoint_is_no_data_not_as_old_as_the_contract(db):
+    account = AccountFactory(value_tier="B", contract_start=days_ago(400))
+    ContactFactory(account=account, is_champion=True)
+    metrics(account, 1, 1, invoice_days_overdue=0)
+    recompute_health(as_of=TODAY)
+    snap = snapshot(account)
+    assert snap.measures["touch_recency"]["raw"] is None
+    assert snap.measures["touch_recency"]["weight"] == 0.0
+    # Invoice 100 and champion 100: the missing touch neither lowers nor raises the score.
+    assert snap.score == 100
+    assert snap.confidence < 0.2
