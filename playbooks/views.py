@@ -35,6 +35,7 @@ from .forms import (
     snooze_until,
 )
 from .models import MatrixRow, Playbook, PlaybookStep, Task
+from .risk import compare_risk
 
 QUEUE_PAGE_SIZE = 50
 BREACH_PAGE_SIZE = 25
@@ -64,8 +65,9 @@ def queue_context(request: HttpRequest, *, flash: str = "", error: str = "") -> 
         task.is_overdue = task.due_at < now
     for account in unattended:
         account.top_reason = reasons.get(account.pk)
-        level = account.risk_level or ("high" if account.health_tier == "high" else "medium")
-        account.suggested_playbook = matrix.get(level)
+        # The same response the account page offers: today's tier when it is worse than the
+        # level being worked (nobody has answered it yet), else the level.
+        account.suggested_playbook = matrix.get(compare_risk(account).response_level or "medium")
     return {
         "page": page,
         "tasks": tasks,

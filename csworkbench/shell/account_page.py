@@ -12,8 +12,7 @@ from csworkbench.core.roles import Role, has_role, sees_health_and_revenue
 from health.account_panel import account_health
 from health.forms import OverrideForm
 from playbooks.models import OPEN_STATUSES, MatrixRow, Playbook, Task
-
-from .risk import compare_risk
+from playbooks.risk import compare_risk
 
 
 def account_work(account: Account) -> dict:

@@ -162,6 +162,23 @@ def test_the_unattended_section_lists_at_risk_accounts_without_open_tasks(
     assert response.context["counts"].unattended == 2
 
 
+def test_the_unattended_account_is_offered_the_same_response_as_on_its_page(client_for, alice_csm):
+    # Worked at Medium, but today's score says High: the queue offers High's playbook, as the
+    # account page does (it offered Medium's).
+    slipping = AccountFactory(
+        name="Slipping", owner=alice_csm, health_tier="high", health_score=30, risk_level="medium"
+    )
+    high_playbook = MatrixRow.objects.get(risk_level="high").playbook
+
+    html = client_for(alice_csm).get(QUEUE).content.decode()
+
+    select = html[html.index(f'id="playbook-{slipping.pk}"') :]
+    select = select[: select.index("</select>")]
+    assert f'<option value="{high_playbook.pk}" selected>' in select
+    page = client_for(alice_csm).get(reverse("accounts:detail", args=[slipping.pk])).content.decode()
+    assert f'<option value="{high_playbook.pk}" selected>' in page
+
+
 def test_an_htmx_get_returns_only_the_queue(client_for, alice_csm, task):
     response = client_for(alice_csm).get(QUEUE, **HTMX)
 
