@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from psycopg.copy import QueuedLibpqWriter
 
 from health.integrity import lock_metric_accounts
 from health.models import METRIC_FIELDS, DailyMetric
@@ -125,7 +126,10 @@ class _CopyStream:
     def __init__(self, table: str, columns: Iterable[str]) -> None:
         self.savepoint = transaction.savepoint()
         self.cursor = connection.cursor()
-        self.context = self.cursor.copy(_csv_copy_sql(table, columns))
+        # psycopg's queued writer sends the blocks from a thread of its own: the check goes on
+        # while the server takes the rows, instead of waiting for each block to be accepted.
+        writer = QueuedLibpqWriter(self.cursor.cursor)
+        self.context = self.cursor.cursor.copy(_csv_copy_sql(table, columns), writer=writer)
         self.copy = self.context.__enter__()
 
     def write(self, block: str) -> None:
