@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -523,7 +524,7 @@ def escalate_breaches(*, now: datetime | None = None) -> int:
         def lines(tasks: list[Task] = tasks) -> str:
             return "\n".join(
                 f"· {t.account} — {t.title} ({t.assignee or _('unassigned')}, {_('due')} "
-                f"{timezone.localtime(t.due_at):%Y-%m-%d %H:%M})"
+                f"{date_format(timezone.localtime(t.due_at), 'SHORT_DATETIME_FORMAT')})"
                 for t in tasks
             )
 

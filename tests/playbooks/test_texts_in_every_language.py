@@ -2,7 +2,7 @@
 14): a notification written by a worker (in English) reads in Chinese in a Chinese inbox, and so
 does the guidance a rule or an approved plan writes on a task."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -101,3 +101,26 @@ def test_numbers_keep_their_thousands_separators_in_chinese(client_for, alice_cs
         html = page_in(client, language, reverse("accounts:detail", args=[account.pk]))
         assert "56,479" in html, language
         assert "56479" not in html.replace('value="56479', ""), language
+
+
+def test_an_sla_breach_lists_due_times_in_the_readers_date_format(
+    client_for, team, alice_csm, maria_manager, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    from tests.playbooks.factories import TaskFactory
+
+    due = timezone.now() - timedelta(hours=2)
+    TaskFactory(account=AccountFactory(owner=alice_csm, name="Acme"), assignee=alice_csm, due_at=due)
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        assert services.escalate_breaches() == 1
+
+    client = client_for(maria_manager)
+    for language in ("en", "zh-hant", "zh-hans"):
+        shown = in_language(language, lambda: date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT"))
+        html = page_in(client, language, reverse("notifications:inbox"))
+        assert shown in html, language
+    assert f"{timezone.localtime(due):%Y-%m-%d %H:%M}" not in page_in(
+        client, "zh-hant", reverse("notifications:inbox")
+    )
