@@ -41,7 +41,8 @@ def nightly_health_run(as_of: str | None = None) -> dict:
     day_text = result.as_of.isoformat()
     # Through the outbox: a broker that drops out after the scoring loses no later step.
     for build in _after_scoring:
-        send_on_commit(build(day_text), key=f"health:rules:{day_text}")
+        # One outbox key per follow-up and day: the outbox keeps one waiting task per key.
+        send_on_commit(build(day_text), key=f"health:{build.__name__}:{day_text}")
     return {"date": result.as_of.isoformat(), "scored": result.scored, "alerts_raised": alerts.raised}
 
 
